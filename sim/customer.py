@@ -1,0 +1,87 @@
+"""The customer agent: the readable, per-customer reference for one day of behaviour.
+
+Core object: :class:`Customer`, a ``mesa.Agent`` that is a view of row ``index`` of the model's
+columnar state. :meth:`Customer.step` spells out, one customer at a time, exactly what
+:class:`sim.engines.vector.VectorEngine` does for all customers at once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+import numpy as np
+
+from sim.state import NONE
+
+__all__ = ["Customer"]
+
+
+class Customer(mesa.Agent):
+    """One customer; its attributes live in ``model.state`` at row ``index``."""
+
+    def __init__(self, model, index: int) -> None:
+        super().__init__(model)
+        self.index = index
+
+    @property
+    def stage(self) -> str:
+        """The customer's current stage name."""
+        return self.model.graph.names[self.model.state.stage[self.index]]
+
+    def step(self) -> None:
+        """One day: re-activation, latent churn, purchase, dropout, one stage transition."""
+        m = self.model
+        s, g, rng, t, i = m.state, m.graph, m.streams.behaviour, m.day, self.index
+        st = int(s.stage[i])
+        offer_valid = s.offer_until[i] >= t
+
+        if g.churned[st]:
+            # a lost customer returns only through an offer that can re-activate it
+            if offer_valid and s.offer_reactivation[i] > 0 and rng.random() < s.offer_reactivation[i]:
+                self._move(int(m.reactivate_to[s.offer_policy[i]]), t)
+            return
+
+        hazard = float(s.hazard[i]) * float(g.churn_mult[st]) * float(s.mod_churn[i])
+        if int(s.contacts[:, i].sum()) > m.fatigue_contacts:
+            hazard *= m.fatigue_multiplier
+        churn = bool(g.can_churn[st]) and rng.random() < hazard
+
+        bought = False
+        if not churn:
+            lam = float(s.rate[i]) * float(g.purchase_mult[st]) * float(s.mod_purchase[i])
+            if offer_valid:
+                lam *= float(s.offer_lift[i])
+            bought = rng.random() < -math.expm1(-lam)
+        if bought:
+            amount = float(s.basket[i]) * float(g.basket_mult[st]) * float(s.mod_basket[i])
+            if m.order_shape is not None:
+                amount *= rng.gamma(m.order_shape, 1.0 / m.order_shape)
+            m.record_orders(np.array([i]), np.array([amount]), t)
+            m._buyers.append(i)
+            m._amounts.append(amount)
+            if s.purchases[i] >= 2 and g.can_churn[st] and rng.random() < s.dropout[i]:
+                churn = True
+
+        if churn:
+            self._move(int(g.churn_target[st]), t)
+            return
+        if bought:
+            for rule in g.event_rules:
+                if rule.source == st and s.purchases[i] >= rule.min_purchases:
+                    self._move(rule.target, t)
+                    return
+        for rule in g.time_rules:
+            ref = int(getattr(s, rule.since_field)[i])
+            if rule.source == st and ref != NONE and t - ref >= rule.after_days:
+                self._move(rule.target, t)
+                return
+        if g.prob_total[st] > 0:
+            u = rng.random()
+            for k in range(g.prob_cum.shape[1]):
+                if u < g.prob_cum[st, k]:
+                    self._move(int(g.prob_targets[st, k]), t)
+                    return
+
+    def _move(self, target: int, t: int) -> None:
+        self.model.transition(np.array([self.index]), np.array([target], dtype=np.int16), t)

@@ -1,0 +1,356 @@
+"""The lifecycle model: a Mesa model whose customers move through the scenario's stages, one day a step.
+
+Core object: :class:`CustomerModel`. It owns the columnar :class:`~sim.state.CustomerState`, the
+compiled :class:`~sim.stages.StageGraph`, the channels, the policies and the money
+:class:`~sim.ledger.Ledger`. One day (one ``step``):
+
+1. roll the rolling-spend ring; acquire customers (channels, then yesterday's referrals);
+2. refresh RFM segments on RFM days; reset today's multipliers;
+3. policies act, in priority then file order, through a :class:`~sim.policies.base.Day`;
+4. customers act (engine-specific): re-activation, latent churn, purchases, order value,
+   coupon redemption, dropout, stage transitions; ``engine="agent"`` steps each
+   :class:`~sim.customer.Customer` agent, ``engine="vector"`` steps all at once
+   (:mod:`sim.engines.vector`); both follow the rules in :mod:`sim.stages`;
+5. policies see the day's orders; tiers of buyers are refreshed; the day is recorded.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+import numpy as np
+
+from sim.acquisition import Channel
+from sim.distributions import draw, order_value_shape
+from sim.ledger import Ledger
+from sim.policies.base import Day, Policy
+from sim.records import DailyRecorder, RunResult
+from sim.segments import Segmenter
+from sim.seeding import SeedLike, make_streams
+from sim.stages import StageGraph
+from sim.state import NONE, CustomerState
+
+__all__ = ["CustomerModel", "AGENT_ENGINE_LIMIT", "ENGINES"]
+
+#: With ``engine="auto"``, populations up to this size use the per-agent engine.
+AGENT_ENGINE_LIMIT = 10_000
+ENGINES = ("auto", "agent", "vector")
+
+
+class CustomerModel(mesa.Model):
+    """Customers of one scenario, stepped one day at a time.
+
+    Parameters
+    ----------
+    scenario
+        A loaded :class:`scenarios.loader.Scenario` (validated config plus built policies).
+    seed
+        Run seed (int or ``SeedSequence``); defaults to the scenario's ``run.seed``.
+    customers
+        Initial population; defaults to ``population.initial_customers``.
+    days
+        Run length; defaults to ``run.days`` (used by :meth:`run`).
+    engine
+        ``"agent"`` (per-customer Mesa agents), ``"vector"`` (all customers at once) or ``"auto"``.
+    policies
+        Policies to use instead of the scenario's (e.g. an experiment arm); ``[]`` for none.
+    """
+
+    def __init__(
+        self,
+        scenario,
+        *,
+        seed: SeedLike | None = None,
+        customers: int | None = None,
+        days: int | None = None,
+        engine: str = "auto",
+        policies: list[Policy] | None = None,
+    ) -> None:
+        cfg = scenario.config
+        self.scenario = scenario
+        self.config = cfg
+        seed = cfg.run.seed if seed is None else seed
+        self.streams = make_streams(seed)
+        super().__init__(rng=self.streams.mesa)
+        self.seed = seed if isinstance(seed, int) else None
+        self.days = cfg.run.days if days is None else int(days)
+        n0 = cfg.population.initial_customers if customers is None else int(customers)
+        if n0 < 0:
+            raise ValueError(f"customers must be >= 0; got {n0}")
+        if self.days < 1:
+            raise ValueError(f"days must be >= 1; got {self.days}")
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}; got '{engine}'")
+        if engine == "auto":
+            engine = "agent" if n0 <= AGENT_ENGINE_LIMIT else "vector"
+        self.engine = engine
+
+        self.graph = StageGraph(cfg)
+        self.channels = [Channel.from_config(c) for c in cfg.channels]
+        self.channel_names = [c.name for c in self.channels]
+        self.channel_index = {c: i for i, c in enumerate(self.channel_names)}
+        self.tier_names = [t.name for t in cfg.tiers]
+        self.tier_index = {t: i for i, t in enumerate(self.tier_names)}
+        self.segment_names = [s.name for s in cfg.rfm.segments]
+        self.segment_index = {s: i for i, s in enumerate(self.segment_names)}
+        self.segmenter = Segmenter(cfg)
+        self.order_shape = order_value_shape(cfg.customers)
+        self.margin_rate = cfg.customers.gross_margin
+        self.daily_discount = math.log1p(cfg.run.annual_discount_rate) / 365.0
+        self.entry_stage = self.graph.index[cfg.population.entry_stage or cfg.population.initial_stage]
+
+        chosen = list(scenario.policies if policies is None else policies)
+        order = sorted(range(len(chosen)), key=lambda i: (chosen[i].priority, i))
+        self.policies: list[Policy] = [chosen[i] for i in order]
+        names = [p.name for p in self.policies]
+        if len(set(names)) != len(names):
+            raise ValueError(f"policy names must be unique; got {names}")
+        self._policy_ids = {id(p): i for i, p in enumerate(self.policies)}
+        self.ledger = Ledger(names, self.channel_names)
+        self.pending_referrals: dict[int, int] = {}
+
+        self.state = CustomerState(capacity=max(1024, int(n0 * 1.25) + 1024))
+        self.day = 0
+        self.recorder = DailyRecorder(self)
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: _stage_reporter(k) for k, name in enumerate(self.graph.names)}
+        )
+        self.fatigue_contacts = cfg.customers.fatigue_contacts_per_week
+        self.fatigue_multiplier = cfg.customers.fatigue_churn_multiplier
+        for p in self.policies:
+            p.validate_names(self)
+            p.reset(self)
+        self.reactivate_to = self._reactivation_targets()
+        if self.engine == "vector":
+            from sim.engines.vector import VectorEngine
+
+            self._vector = VectorEngine(self)
+        self._add_customers(n0, channel=NONE, stage=self.graph.index[cfg.population.initial_stage], t=0)
+
+    def _reactivation_targets(self) -> np.ndarray:
+        """Stage each policy's offers bring churned customers back to (-1: none)."""
+        out = np.full(max(1, len(self.policies)), NONE, dtype=np.int16)
+        for k, p in enumerate(self.policies):
+            name = getattr(p, "reactivate_to", None)
+            if not name:
+                continue
+            target = self.graph.index.get(name)
+            if target is None:
+                raise ValueError(
+                    f"policy {p.name!r}: reactivate_to: unknown stage '{name}'; "
+                    f"the stages are {', '.join(map(repr, self.graph.names))}"
+                )
+            for src in np.flatnonzero(self.graph.churned):
+                if (int(src), target) not in self.graph.policy_edges:
+                    raise ValueError(
+                        f"policy {p.name!r}: reactivate_to = '{name}', but the scenario declares no "
+                        f"transition from churned stage '{self.graph.names[src]}' to '{name}' with "
+                        f"rule = 'policy'"
+                    )
+            out[k] = target
+        return out
+
+    # --- ids and lookups ------------------------------------------------------------------------
+
+    def policy_id(self, policy: Policy) -> int:
+        """Position of ``policy`` in this model's ordered policy list."""
+        try:
+            return self._policy_ids[id(policy)]
+        except KeyError:
+            raise ValueError(f"policy {policy.name!r} is not part of this model") from None
+
+    def discount_factor(self, idx: np.ndarray, t: int) -> np.ndarray:
+        """Discount factor of money on day ``t`` for customers ``idx`` (from their acquisition)."""
+        return np.exp(-self.daily_discount * (t - self.state.acquired[idx]))
+
+    # --- customers arriving ---------------------------------------------------------------------
+
+    def _add_customers(self, count: int, *, channel: int, stage: int, t: int, cost_each: float = 0.0) -> slice:
+        s = self.state
+        rows = s.append(count)
+        if count == 0:
+            return rows
+        c = self.config.customers
+        rng = self.streams.traits
+        q = self.channels[channel] if channel != NONE else None
+        s.rate[rows] = draw(c.purchase_rate, count, rng) * (q.purchase_multiplier if q else 1.0)
+        s.basket[rows] = draw(c.basket_value, count, rng) * (q.basket_multiplier if q else 1.0)
+        s.hazard[rows] = np.minimum(1.0, draw(c.churn_hazard, count, rng) * (q.churn_multiplier if q else 1.0))
+        s.dropout[rows] = draw(c.dropout_after_purchase, count, rng)
+        s.channel[rows] = channel
+        s.stage[rows] = stage
+        s.stage_since[rows] = t
+        s.acquired[rows] = t
+        s.acquisition_cost[rows] = cost_each
+        self.segmenter.update_tiers(s, np.arange(rows.start, rows.stop))
+        if self.engine == "agent":
+            from sim.customer import Customer
+
+            for i in range(rows.start, rows.stop):
+                Customer(self, i)
+        return rows
+
+    def _acquire(self, t: int) -> None:
+        rng = self.streams.arrivals
+        for k, ch in enumerate(self.channels):
+            count = ch.draw_count(rng)
+            spend = ch.daily_spend
+            self.ledger.add_acquisition(k, spend, count)
+            self._add_customers(count, channel=k, stage=self.entry_stage, t=t, cost_each=spend / count if count else 0.0)
+            self.recorder.acquired(k, count, spend)
+        pending, self.pending_referrals = self.pending_referrals, {}
+        for k, count in sorted(pending.items()):
+            self.ledger.add_acquisition(k, 0.0, count)
+            self._add_customers(count, channel=k, stage=self.entry_stage, t=t)
+            self.recorder.acquired(k, count, 0.0)
+
+    def refer(self, channel: str, count: int) -> None:
+        """Schedule ``count`` referred customers to arrive tomorrow through ``channel``."""
+        k = self.channel_index[channel]
+        self.pending_referrals[k] = self.pending_referrals.get(k, 0) + int(count)
+
+    # --- money and moves (used by policies through Day, and by the engines) -------------------
+
+    def charge_policy(self, pid: int, idx: np.ndarray, amounts: np.ndarray, kind: str, t: int) -> None:
+        """Charge per-customer ``amounts`` to policy ``pid`` (``idx`` must not repeat)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        amounts = np.broadcast_to(np.asarray(amounts, dtype=np.float64), idx.shape)
+        if idx.size == 0:
+            return
+        if np.any(amounts < 0):
+            raise ValueError(f"policy costs must be >= 0; got {amounts.min()}")
+        s = self.state
+        s.policy_cost[idx] += amounts
+        s.value[idx] -= amounts * self.discount_factor(idx, t)
+        total = float(amounts.sum())
+        self.ledger.add_policy_cost(pid, kind, total)
+        self.recorder.policy_cost(total)
+
+    def record_orders(self, idx: np.ndarray, amounts: np.ndarray, t: int) -> None:
+        """Book the day's orders (list-price ``amounts``): sales, margin, coupons redeemed.
+
+        Shared by both engines, so money is booked one way. ``idx`` must not repeat.
+        """
+        if idx.size == 0:
+            return
+        s = self.state
+        margin = amounts * self.margin_rate
+        s.revenue[idx] += amounts
+        s.margin[idx] += margin
+        s.value[idx] += margin * self.discount_factor(idx, t)
+        s.spend_months[(t // 30) % 12, idx] += amounts.astype(np.float32)
+        self.ledger.add_sales(float(amounts.sum()), float(margin.sum()))
+        self.recorder.orders(idx.size, float(amounts.sum()), float(margin.sum()))
+        first = s.first_purchase[idx] == NONE
+        s.first_purchase[idx[first]] = t
+        s.purchases[idx] += 1
+        s.second_purchase[idx[s.purchases[idx] == 2]] = t
+        s.last_purchase[idx] = t
+        # coupons: a valid offer is redeemed on an order of at least its minimum spend
+        valid = (s.offer_until[idx] >= t) & (amounts >= s.offer_min_spend[idx]) & (s.offer_discount[idx] > 0)
+        red = idx[valid]
+        if red.size:
+            discount = np.minimum(s.offer_discount[red].astype(np.float64), amounts[valid])
+            pids = s.offer_policy[red]
+            s.offer_until[red] = NONE
+            for pid in np.unique(pids):
+                sel = pids == pid
+                self.charge_policy(int(pid), red[sel], discount[sel], "discount", t)
+            self.recorder.redemptions(red.size)
+
+    def transition(self, idx: np.ndarray, targets: np.ndarray, t: int) -> None:
+        """Move customers ``idx`` to stages ``targets`` (arrays; ``idx`` must not repeat)."""
+        if idx.size == 0:
+            return
+        s, g = self.state, self.graph
+        sources = s.stage[idx]
+        self.recorder.flows(sources, targets)
+        lost = g.churned[targets] & ~g.churned[sources]
+        back = ~g.churned[targets] & g.churned[sources]
+        if lost.any():
+            li = idx[lost]
+            first = s.first_churn[li]
+            s.first_churn[li] = np.where(first == NONE, t, first)
+            self.recorder.churned(int(lost.sum()))
+        if back.any():
+            s.reactivations[idx[back]] += 1
+            self.recorder.reactivated(int(back.sum()))
+        s.stage[idx] = targets
+        s.stage_since[idx] = t
+
+    def move_by_policy(self, policy: Policy, idx: np.ndarray, to_stage: str, t: int) -> None:
+        """A policy moves customers to ``to_stage`` along declared 'policy' transitions."""
+        if idx.size == 0:
+            return
+        target = self.graph.index.get(to_stage)
+        if target is None:
+            raise ValueError(f"policy {policy.name!r}: unknown stage '{to_stage}'")
+        sources = np.unique(self.state.stage[idx])
+        for src in sources:
+            if (int(src), target) not in self.graph.policy_edges:
+                raise ValueError(
+                    f"policy {policy.name!r} moved customers from '{self.graph.names[src]}' to "
+                    f"'{to_stage}', but the scenario declares no rule = 'policy' transition there"
+                )
+        self.transition(idx, np.full(idx.size, target, dtype=np.int16), t)
+
+    # --- the day --------------------------------------------------------------------------------
+
+    def step(self) -> None:
+        """Simulate one day."""
+        t = self.day
+        s = self.state
+        self.recorder.start_day(t)
+        if self.segmenter.start_day(s, t):
+            self.segmenter.update_tiers(s, np.arange(s.n))
+        self._acquire(t)
+        if self.segmenter.is_rfm_day(t):
+            self.segmenter.update_segments(s, t)
+        n = s.n
+        s.mod_purchase[:n] = 1.0
+        s.mod_basket[:n] = 1.0
+        s.mod_churn[:n] = 1.0
+        s.contacts[t % 7, :n] = 0
+        day = Day(self, t, self.streams.policy)
+        for p in self.policies:
+            p.apply(day)
+        if self.engine == "agent":
+            buyers, amounts = self._step_agents(t)
+        else:
+            buyers, amounts = self._vector.step(t)
+        for p in self.policies:
+            p.on_purchases(day, buyers, amounts)
+        self.segmenter.update_tiers(s, buyers)
+        self.recorder.end_day(t)
+        self.datacollector.collect(self)
+        self.day += 1
+
+    def _step_agents(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        self._buyers: list[int] = []
+        self._amounts: list[float] = []
+        self.agents.do("step")
+        buyers = np.array(self._buyers, dtype=np.int64)
+        amounts = np.array(self._amounts, dtype=np.float64)
+        return buyers, amounts
+
+    def run(self, days: int | None = None, *, progress=None) -> RunResult:
+        """Run ``days`` days (default: the model's ``days``) and return the result."""
+        todo = self.days - self.day if days is None else int(days)
+        for _ in range(todo):
+            self.step()
+            if progress is not None:
+                progress(1)
+        return self.result()
+
+    def result(self) -> RunResult:
+        """Everything recorded so far, as a :class:`~sim.records.RunResult`."""
+        return self.recorder.result()
+
+
+def _stage_reporter(k: int):
+    def report(model: CustomerModel) -> int:
+        return int(model.recorder.stage_counts[k])
+
+    report.__name__ = f"stage_{k}"
+    return report

@@ -1,0 +1,233 @@
+"""The policy interface: what every intervention is, and the day context it acts through.
+
+Core objects:
+
+- :class:`Policy`: a plug-in intervention. One required hook, :meth:`Policy.apply`, called once a
+  day before customers act; optional hooks :meth:`Policy.on_purchases` (after the day's orders)
+  and :meth:`Policy.reset` (before a run). A policy's parameters are declared as a pydantic model
+  ``Params`` and validated when the policy is built; the constructor only stores them.
+- :class:`Target`: whom a policy addresses (stages, value tiers, RFM segments, channels).
+- :class:`Offer`: a coupon a customer can hold (discount, minimum spend, validity, lift).
+- :class:`Day`: the context handed to policies. Everything a policy does goes through it:
+  selecting customers, contacting them (the contact cap applies here), handing out offers,
+  scaling today's purchase/basket/churn multipliers, charging costs, moving stages. It works on
+  index arrays, so the same policy serves the per-agent and the vectorised engine.
+
+Policies never own a random generator: they draw from ``day.rng``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sim.model import CustomerModel
+
+__all__ = ["Policy", "PolicyParams", "Target", "Offer", "Day", "NoIntervention"]
+
+
+class Target(BaseModel):
+    """Whom a policy addresses. Empty lists mean 'any'; fields combine with AND, names with OR."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    stages: list[str] = Field(default_factory=list)
+    tiers: list[str] = Field(default_factory=list)
+    segments: list[str] = Field(default_factory=list)
+    channels: list[str] = Field(default_factory=list)
+
+
+class PolicyParams(BaseModel):
+    """Base of every policy's parameter model; subclasses add their own fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    target: Target = Target()
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A coupon: ``discount`` off an order of at least ``min_spend``, valid ``valid_days`` days.
+
+    While valid it multiplies the holder's purchase rate by ``purchase_lift``; a holder who is in a
+    churned stage comes back with daily probability ``reactivation`` (to the policy's stage).
+    """
+
+    discount: float
+    min_spend: float = 0.0
+    valid_days: int = 14
+    purchase_lift: float = 1.0
+    reactivation: float = 0.0
+
+
+class Policy:
+    """Base class of every intervention.
+
+    Subclasses set ``kind`` (the name used in scenario files), declare ``Params`` and implement
+    :meth:`apply`. ``priority`` orders policies within a day (lower first; ties keep file order):
+    constraints such as the contact cap run before the policies they constrain.
+    """
+
+    kind: ClassVar[str] = ""
+    priority: ClassVar[int] = 10
+    Params: ClassVar[type[PolicyParams]] = PolicyParams
+
+    def __init__(self, *, name: str | None = None, **params) -> None:
+        self.params = self.Params(**params)
+        self.name = name or self.kind or type(self).__name__
+
+    def __getattr__(self, item: str):
+        # parameters read as attributes: self.discount is self.params.discount
+        params = self.__dict__.get("params")
+        if params is not None and item in type(params).model_fields:
+            return getattr(params, item)
+        raise AttributeError(f"{type(self).__name__} has no attribute '{item}'")
+
+    def get_params(self) -> dict:
+        """The parameters this policy was built with (rebuild with ``type(p)(name=..., **params)``)."""
+        return self.params.model_dump()
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}(name={self.name!r}, {args})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.name == other.name and self.params == other.params
+
+    __hash__ = None  # mutable derived state after reset
+
+    # --- hooks -------------------------------------------------------------------------------
+
+    def reset(self, model: CustomerModel) -> None:
+        """Prepare for a run (build derived state, with a trailing underscore). Optional."""
+
+    def apply(self, day: Day) -> None:
+        """Act on today's customers. Required."""
+        raise NotImplementedError(f"{type(self).__name__} must implement apply(day)")
+
+    def on_purchases(self, day: Day, buyers: np.ndarray, amounts: np.ndarray) -> None:
+        """React to today's orders (``amounts`` at list price, per buyer). Optional."""
+
+    # --- helpers for subclasses ------------------------------------------------------------
+
+    def validate_names(self, model: CustomerModel) -> None:
+        """Check that the target names exist in the model's scenario; raise ValueError if not."""
+        t = self.params.target
+        for field, known in (
+            ("stages", model.graph.names),
+            ("tiers", model.tier_names),
+            ("segments", model.segment_names),
+            ("channels", model.channel_names),
+        ):
+            for value in getattr(t, field):
+                if value not in known:
+                    raise ValueError(
+                        f"target.{field}: unknown name '{value}'; known: {', '.join(map(repr, known)) or 'none'}"
+                    )
+
+
+class NoIntervention(Policy):
+    """The null policy: does nothing. A model with no policies behaves exactly like one with this."""
+
+    kind = "none"
+
+    def apply(self, day: Day) -> None:
+        return None
+
+
+class Day:
+    """Today's context for policies. Built by the model; policies only call its methods."""
+
+    def __init__(self, model: CustomerModel, t: int, rng: np.random.Generator) -> None:
+        self.model = model
+        self.t = t
+        self.rng = rng
+        self.state = model.state
+        self.contact_cap: int | None = None
+
+    # --- selecting ----------------------------------------------------------------------------
+
+    def customers(self, target: Target | None = None, *, alive: bool = True) -> np.ndarray:
+        """Indices of customers matching ``target`` (and, by default, not in a churned stage)."""
+        s = self.state
+        stage = s.stage[: s.n]
+        idx = np.flatnonzero(~self.model.graph.churned[stage]) if alive else np.arange(s.n)
+        return idx if target is None else self.matches(idx, target)
+
+    def matches(self, idx: np.ndarray, target: Target) -> np.ndarray:
+        """The subset of ``idx`` that matches ``target``."""
+        m, s = self.model, self.state
+        keep = np.ones(idx.size, dtype=bool)
+        for field, column, lookup in (
+            ("stages", "stage", m.graph.index),
+            ("tiers", "tier", m.tier_index),
+            ("segments", "segment", m.segment_index),
+            ("channels", "channel", m.channel_index),
+        ):
+            names = getattr(target, field)
+            if names:
+                codes = np.array([lookup[x] for x in names])
+                keep &= np.isin(getattr(s, column)[idx], codes)
+        return idx[keep]
+
+    def days_since(self, column: str) -> np.ndarray:
+        """``t - state.column`` for all customers (meaningless where the column is -1)."""
+        return self.t - getattr(self.state, column)[: self.state.n]
+
+    # --- acting -------------------------------------------------------------------------------
+
+    def contacts_last_week(self, idx: np.ndarray) -> np.ndarray:
+        """Contacts each customer in ``idx`` received over the last 7 days, today included."""
+        return self.state.contacts[:, idx].sum(axis=0, dtype=np.int32)
+
+    def contact(self, policy: Policy, idx: np.ndarray, cost_each: float) -> np.ndarray:
+        """Contact customers (an email, a push, a call); returns those actually contacted.
+
+        With a contact cap in force, customers already at the cap this week are skipped.
+        Each contact costs ``cost_each`` to ``policy``.
+        """
+        idx = np.asarray(idx, dtype=np.int64)
+        if self.contact_cap is not None and idx.size:
+            idx = idx[self.contacts_last_week(idx) < self.contact_cap]
+        if idx.size:
+            ring = self.t % 7
+            c = self.state.contacts
+            c[ring, idx] = np.minimum(c[ring, idx].astype(np.int32) + 1, 255).astype(np.uint8)
+            if cost_each > 0:
+                self.charge(policy, idx, np.full(idx.size, cost_each), "contact")
+        return idx
+
+    def give_offer(self, policy: Policy, idx: np.ndarray, offer: Offer, *, send_cost: float = 0.0) -> np.ndarray:
+        """Send ``offer`` to customers who hold no valid offer; returns those who received it."""
+        s = self.state
+        idx = np.asarray(idx, dtype=np.int64)
+        idx = idx[s.offer_until[idx] < self.t]
+        idx = self.contact(policy, idx, send_cost)
+        if idx.size:
+            s.offer_policy[idx] = self.model.policy_id(policy)
+            s.offer_until[idx] = self.t + offer.valid_days - 1
+            s.offer_discount[idx] = offer.discount
+            s.offer_min_spend[idx] = offer.min_spend
+            s.offer_lift[idx] = offer.purchase_lift
+            s.offer_reactivation[idx] = offer.reactivation
+        return idx
+
+    def scale(self, idx: np.ndarray, *, purchase: float = 1.0, basket: float = 1.0, churn: float = 1.0) -> None:
+        """Multiply today's purchase rate, basket value and churn hazard of ``idx``."""
+        s = self.state
+        if purchase != 1.0:
+            s.mod_purchase[idx] *= purchase
+        if basket != 1.0:
+            s.mod_basket[idx] *= basket
+        if churn != 1.0:
+            s.mod_churn[idx] *= churn
+
+    def charge(self, policy: Policy, idx: np.ndarray, amounts: np.ndarray, kind: str) -> None:
+        """Charge ``amounts`` (one per customer in ``idx``) to ``policy`` under cost ``kind``."""
+        self.model.charge_policy(self.model.policy_id(policy), idx, amounts, kind, self.t)
+
+    def move(self, policy: Policy, idx: np.ndarray, to_stage: str) -> None:
+        """Move customers to ``to_stage`` (only along a transition declared with rule 'policy')."""
+        self.model.move_by_policy(policy, np.asarray(idx, dtype=np.int64), to_stage, self.t)

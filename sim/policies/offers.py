@@ -1,0 +1,67 @@
+"""Coupons: first-order, repurchase and win-back offers with a validity window.
+
+Core objects: :class:`OfferParams` (an offer as written in a scenario) and :class:`Coupon` (the
+policy that sends one offer on one trigger day).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from sim.policies.base import Day, Offer, Policy, PolicyParams
+
+__all__ = ["OfferParams", "Coupon"]
+
+
+class OfferParams(BaseModel):
+    """An offer: ``discount`` off an order of at least ``min_spend``, valid ``valid_days``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    discount: float = Field(20.0, ge=0)
+    min_spend: float = Field(100.0, ge=0)
+    valid_days: int = Field(14, ge=1)
+    purchase_lift: float = Field(1.5, ge=0, description="purchase-rate multiplier while valid")
+    reactivation: float = Field(0.0, ge=0, le=1, description="daily chance a churned holder returns")
+    send_cost: float = Field(0.05, ge=0, description="cost of sending one offer")
+
+    def offer(self) -> Offer:
+        """The runtime :class:`~sim.policies.base.Offer`."""
+        return Offer(self.discount, self.min_spend, self.valid_days, self.purchase_lift, self.reactivation)
+
+
+class Coupon(Policy):
+    """Send a coupon on a trigger day.
+
+    trigger = "first_order": ``send_after_days`` after acquisition, to customers who never bought.
+    trigger = "repurchase": ``send_after_days`` after the first purchase, to one-time buyers
+    (the "spend 100 get 20 off, 4-7 days after the first order" coupon).
+    trigger = "winback": ``send_after_days`` after the last purchase, to lapsed buyers, whatever
+    their latent state (the firm cannot see who has truly churned); with ``offer.reactivation`` > 0
+    a churned holder may come back to ``reactivate_to``.
+    """
+
+    kind = "coupon"
+
+    class Params(PolicyParams):
+        trigger: Literal["first_order", "repurchase", "winback"] = "repurchase"
+        send_after_days: int = Field(5, ge=0)
+        offer: OfferParams = OfferParams()
+        reactivate_to: str | None = None
+
+    def apply(self, day: Day) -> None:
+        s = day.state
+        n = s.n
+        p = self.params
+        if p.trigger == "first_order":
+            cand = np.flatnonzero((s.purchases[:n] == 0) & (day.days_since("acquired") == p.send_after_days))
+        elif p.trigger == "repurchase":
+            cand = np.flatnonzero((s.purchases[:n] == 1) & (day.days_since("first_purchase") == p.send_after_days))
+        else:
+            cand = np.flatnonzero((s.purchases[:n] >= 1) & (day.days_since("last_purchase") == p.send_after_days))
+        if p.trigger != "winback":
+            cand = cand[~day.model.graph.churned[s.stage[cand]]]
+        cand = day.matches(cand, p.target)
+        day.give_offer(self, cand, p.offer.offer(), send_cost=p.offer.send_cost)

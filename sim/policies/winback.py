@@ -1,0 +1,64 @@
+"""Win-back: offers triggered by the churn-warning rule, graded by warning level and value.
+
+Core object: :class:`WinBack`. A buyer with no purchase for ``light_after_days`` gets the light
+offer, after ``heavy_after_days`` the heavy one. Customers in ``rich_tiers`` (high value) get those
+offers; everyone else gets the cheap ``reminder`` ("avoid wasting resources on blind recall").
+Offers with ``reactivation`` > 0 can bring truly churned customers back to ``reactivate_to``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from sim.policies.base import Day, Policy, PolicyParams
+from sim.policies.offers import OfferParams
+
+__all__ = ["WinBack"]
+
+
+class WinBack(Policy):
+    """Light and heavy churn-warning offers, rich for high-value customers, cheap otherwise."""
+
+    kind = "winback"
+
+    class Params(PolicyParams):
+        light_after_days: int = Field(45, ge=1)
+        heavy_after_days: int = Field(90, ge=1)
+        rich_tiers: list[str] = Field(default_factory=list)
+        light_offer: OfferParams = OfferParams(discount=10, min_spend=100, valid_days=14, purchase_lift=1.3)
+        heavy_offer: OfferParams = OfferParams(
+            discount=50, min_spend=200, valid_days=21, purchase_lift=1.8, reactivation=0.01, send_cost=0.1
+        )
+        reminder: OfferParams = OfferParams(
+            discount=0, min_spend=0, valid_days=7, purchase_lift=1.1, reactivation=0.002, send_cost=0.01
+        )
+        reactivate_to: str | None = None
+
+        @model_validator(mode="after")
+        def _order(self):
+            if self.heavy_after_days <= self.light_after_days:
+                raise ValueError(
+                    f"heavy_after_days ({self.heavy_after_days}) must be greater than "
+                    f"light_after_days ({self.light_after_days})"
+                )
+            return self
+
+    def reset(self, model) -> None:
+        for tier in self.params.rich_tiers:
+            if tier not in model.tier_index:
+                raise ValueError(
+                    f"rich_tiers: unknown tier '{tier}'; known: {', '.join(map(repr, model.tier_names)) or 'none'}"
+                )
+        self.rich_codes_ = np.array([model.tier_index[k] for k in self.params.rich_tiers], dtype=np.int16)
+
+    def apply(self, day: Day) -> None:
+        s = day.state
+        p = self.params
+        since = day.days_since("last_purchase")
+        bought = s.purchases[: s.n] > 0
+        for after, rich_offer in ((p.light_after_days, p.light_offer), (p.heavy_after_days, p.heavy_offer)):
+            cand = day.matches(np.flatnonzero(bought & (since == after)), p.target)
+            rich = np.isin(s.tier[cand], self.rich_codes_)
+            day.give_offer(self, cand[rich], rich_offer.offer(), send_cost=rich_offer.send_cost)
+            day.give_offer(self, cand[~rich], p.reminder.offer(), send_cost=p.reminder.send_cost)
