@@ -34,7 +34,7 @@ from sim.state import NONE, CustomerState
 __all__ = ["CustomerModel", "AGENT_ENGINE_LIMIT", "ENGINES"]
 
 #: With ``engine="auto"``, populations up to this size use the per-agent engine.
-AGENT_ENGINE_LIMIT = 10_000
+AGENT_ENGINE_LIMIT = 2_000
 ENGINES = ("auto", "agent", "vector")
 
 
