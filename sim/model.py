@@ -55,6 +55,11 @@ class CustomerModel(mesa.Model):
         ``"agent"`` (per-customer Mesa agents), ``"vector"`` (all customers at once) or ``"auto"``.
     policies
         Policies to use instead of the scenario's (e.g. an experiment arm); ``[]`` for none.
+    policy_arms
+        Experiment scoping: policy name -> arm codes it applies to (absent: every customer).
+    assignment
+        Experiment hook with ``start(model, t)`` (each morning), ``arrivals(model, idx, t)``
+        (new customers) and ``end_day(model, t)`` (each evening); see :mod:`sim.experiment`.
     """
 
     def __init__(
@@ -66,6 +71,8 @@ class CustomerModel(mesa.Model):
         days: int | None = None,
         engine: str = "auto",
         policies: list[Policy] | None = None,
+        policy_arms: dict[str, tuple[int, ...]] | None = None,
+        assignment=None,
     ) -> None:
         cfg = scenario.config
         self.scenario = scenario
@@ -107,6 +114,14 @@ class CustomerModel(mesa.Model):
         if len(set(names)) != len(names):
             raise ValueError(f"policy names must be unique; got {names}")
         self._policy_ids = {id(p): i for i, p in enumerate(self.policies)}
+        arms = policy_arms or {}
+        unknown = sorted(set(arms) - set(names))
+        if unknown:
+            raise ValueError(f"policy_arms names unknown policies {unknown}; the policies are {names}")
+        self.policy_arms: list[tuple[int, ...] | None] = [
+            tuple(arms[p.name]) if p.name in arms else None for p in self.policies
+        ]
+        self.assignment = assignment
         self.ledger = Ledger(names, self.channel_names)
         self.pending_referrals: dict[int, int] = {}
 
@@ -184,6 +199,8 @@ class CustomerModel(mesa.Model):
         s.acquired[rows] = t
         s.acquisition_cost[rows] = cost_each
         self.segmenter.update_tiers(s, np.arange(rows.start, rows.stop))
+        if self.assignment is not None:
+            self.assignment.arrivals(self, np.arange(rows.start, rows.stop), t)
         if self.engine == "agent":
             from sim.customer import Customer
 
@@ -307,24 +324,45 @@ class CustomerModel(mesa.Model):
         self._acquire(t)
         if self.segmenter.is_rfm_day(t):
             self.segmenter.update_segments(s, t)
+        if self.assignment is not None:
+            self.assignment.start(self, t)
         n = s.n
         s.mod_purchase[:n] = 1.0
         s.mod_basket[:n] = 1.0
         s.mod_churn[:n] = 1.0
         s.contacts[t % 7, :n] = 0
         day = Day(self, t, self.streams.policy)
-        for p in self.policies:
+        scopes = self._scopes()
+        for p, scope in zip(self.policies, scopes):
+            day.scope = scope
             p.apply(day)
         if self.engine == "agent":
             buyers, amounts = self._step_agents(t)
         else:
             buyers, amounts = self._vector.step(t)
-        for p in self.policies:
+        for p, scope in zip(self.policies, scopes):
+            day.scope = scope
             p.on_purchases(day, buyers, amounts)
         self.segmenter.update_tiers(s, buyers)
         self.recorder.end_day(t)
+        if self.assignment is not None:
+            self.assignment.end_day(self, t)
         self.datacollector.collect(self)
         self.day += 1
+
+    def _scopes(self) -> list[np.ndarray | None]:
+        """Per policy, the boolean mask of customers in its arms (None: unscoped)."""
+        arm = self.state.arm[: self.state.n]
+        masks: dict[tuple[int, ...], np.ndarray] = {}
+        out = []
+        for codes in self.policy_arms:
+            if codes is None:
+                out.append(None)
+                continue
+            if codes not in masks:
+                masks[codes] = np.isin(arm, np.array(codes, dtype=arm.dtype))
+            out.append(masks[codes])
+        return out
 
     def _step_agents(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         self._buyers: list[int] = []

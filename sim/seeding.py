@@ -1,7 +1,7 @@
 """Seeding: one root ``SeedSequence`` per run, spawned into independent streams per subsystem.
 
-Core object: :class:`Streams`. Separate streams for arrivals, customer traits, customer behaviour
-and policies mean that adding a policy draw cannot shift the draws of customers, and that two arms
+Core object: :class:`Streams`. Separate streams for arrivals, customer traits, customer behaviour,
+policies and experiment assignment mean that adding a policy draw cannot shift the draws of customers, and that two arms
 of an experiment built from the same seed share the same customers (common random numbers).
 """
 
@@ -15,7 +15,7 @@ __all__ = ["Streams", "make_streams", "SeedLike"]
 
 SeedLike = int | np.random.SeedSequence
 
-STREAM_NAMES = ("arrivals", "traits", "behaviour", "policy", "mesa")
+STREAM_NAMES = ("arrivals", "traits", "behaviour", "policy", "mesa", "assignment")
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class Streams:
     behaviour: np.random.Generator
     policy: np.random.Generator
     mesa: np.random.Generator
+    assignment: np.random.Generator
     entropy: int
     spawn_key: tuple[int, ...]
 

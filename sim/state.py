@@ -56,6 +56,17 @@ FIELDS: dict[str, tuple[type, float, tuple[int, ...]]] = {
     "policy_cost": (np.float64, 0.0, ()),
     "acquisition_cost": (np.float64, 0.0, ()),
     "value": (np.float64, 0.0, ()),  # discounted margin minus policy costs, since acquisition
+    # experiments: arm (NONE until assigned), assignment day, and a snapshot taken at assignment
+    "arm": (np.int8, NONE, ()),
+    "assigned": (np.int32, NONE, ()),
+    "stage_at_assign": (np.int16, NONE, ()),
+    "tier_at_assign": (np.int16, NONE, ()),
+    "segment_at_assign": (np.int16, NONE, ()),
+    "purchases_pre": (np.int32, 0, ()),
+    "revenue_pre": (np.float64, 0.0, ()),
+    "margin_pre": (np.float64, 0.0, ()),
+    "value_pre": (np.float64, 0.0, ()),
+    "policy_cost_pre": (np.float64, 0.0, ()),
     # today's multipliers set by policies, reset every day
     "mod_purchase": (np.float32, 1.0, ()),
     "mod_basket": (np.float32, 1.0, ()),

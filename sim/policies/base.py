@@ -146,6 +146,12 @@ class Day:
         self.rng = rng
         self.state = model.state
         self.contact_cap: int | None = None
+        #: customers the current policy may touch (an experiment arm); None means everyone
+        self.scope: np.ndarray | None = None
+
+    def _scoped(self, idx: np.ndarray) -> np.ndarray:
+        idx = np.asarray(idx, dtype=np.int64)
+        return idx if self.scope is None else idx[self.scope[idx]]
 
     # --- selecting ----------------------------------------------------------------------------
 
@@ -154,11 +160,12 @@ class Day:
         s = self.state
         stage = s.stage[: s.n]
         idx = np.flatnonzero(~self.model.graph.churned[stage]) if alive else np.arange(s.n)
-        return idx if target is None else self.matches(idx, target)
+        return self._scoped(idx) if target is None else self.matches(idx, target)
 
     def matches(self, idx: np.ndarray, target: Target) -> np.ndarray:
         """The subset of ``idx`` that matches ``target``."""
         m, s = self.model, self.state
+        idx = self._scoped(idx)
         keep = np.ones(idx.size, dtype=bool)
         for field, column, lookup in (
             ("stages", "stage", m.graph.index),
@@ -188,7 +195,7 @@ class Day:
         With a contact cap in force, customers already at the cap this week are skipped.
         Each contact costs ``cost_each`` to ``policy``.
         """
-        idx = np.asarray(idx, dtype=np.int64)
+        idx = self._scoped(idx)
         if self.contact_cap is not None and idx.size:
             idx = idx[self.contacts_last_week(idx) < self.contact_cap]
         if idx.size:
@@ -202,7 +209,7 @@ class Day:
     def give_offer(self, policy: Policy, idx: np.ndarray, offer: Offer, *, send_cost: float = 0.0) -> np.ndarray:
         """Send ``offer`` to customers who hold no valid offer; returns those who received it."""
         s = self.state
-        idx = np.asarray(idx, dtype=np.int64)
+        idx = self._scoped(idx)
         idx = idx[s.offer_until[idx] < self.t]
         idx = self.contact(policy, idx, send_cost)
         if idx.size:
@@ -217,6 +224,7 @@ class Day:
     def scale(self, idx: np.ndarray, *, purchase: float = 1.0, basket: float = 1.0, churn: float = 1.0) -> None:
         """Multiply today's purchase rate, basket value and churn hazard of ``idx``."""
         s = self.state
+        idx = self._scoped(idx)
         if purchase != 1.0:
             s.mod_purchase[idx] *= purchase
         if basket != 1.0:
@@ -226,8 +234,12 @@ class Day:
 
     def charge(self, policy: Policy, idx: np.ndarray, amounts: np.ndarray, kind: str) -> None:
         """Charge ``amounts`` (one per customer in ``idx``) to ``policy`` under cost ``kind``."""
+        idx = np.asarray(idx, dtype=np.int64)
+        if self.scope is not None:
+            keep = self.scope[idx]
+            idx, amounts = idx[keep], np.broadcast_to(amounts, keep.shape)[keep]
         self.model.charge_policy(self.model.policy_id(policy), idx, amounts, kind, self.t)
 
     def move(self, policy: Policy, idx: np.ndarray, to_stage: str) -> None:
         """Move customers to ``to_stage`` (only along a transition declared with rule 'policy')."""
-        self.model.move_by_policy(policy, np.asarray(idx, dtype=np.int64), to_stage, self.t)
+        self.model.move_by_policy(policy, self._scoped(idx), to_stage, self.t)

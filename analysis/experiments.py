@@ -1,0 +1,329 @@
+"""Reading an experiment: uplift per arm and metric with honest uncertainty, checked against truth.
+
+Core objects: :data:`METRICS` (the experiment metrics and how each is estimated),
+:func:`analyse` (estimates for every treatment arm and metric, SRM check, Holm adjustment,
+CUPED and winsorised variants of revenue, true effects from the twin worlds),
+:func:`segment_effects` (heterogeneous effects by tier, stage, RFM segment and channel),
+:func:`survival_by_arm` (Kaplan-Meier curves and log-rank tests), :func:`decide` (ship / don't
+ship / inconclusive against the user's guardrails) and :class:`ExperimentReport`.
+
+Metric definitions (one row per assigned customer; the window runs from assignment to the end):
+
+- ``retention_{h}d`` true: not in a churned stage ``h`` days after assignment (proportion);
+  ``observed_retention_{h}d``: a purchase within the observed window at that age;
+- ``repurchase_rate``: a repeat purchase (not the customer's first ever) in the window;
+- ``revenue``, ``margin``: per customer in the window; ``revenue_winsorized`` caps both arms at
+  the pooled 99th percentile; ``revenue_cuped`` adjusts by pre-assignment revenue;
+- ``ltv``: discounted margin minus policy cost per customer in the window;
+- ``churn_rate``: share of customers alive at assignment who are churned at the end;
+- ``ltv_cac``: ratio of sums over customers acquired during the experiment (delta method).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analysis import stats
+
+__all__ = ["METRICS", "analyse", "segment_effects", "survival_by_arm", "decide", "ExperimentReport", "Guardrails"]
+
+MIN_UNITS = 20  # fewer units per arm than this: the metric is not estimated (and the report says so)
+
+
+def _proportion(col: str, eligible: str | None = None):
+    def pick(frame: pd.DataFrame) -> np.ndarray:
+        values = frame[col].to_numpy()
+        if values.dtype == np.int8:  # -1 = horizon not reached
+            values = values[values >= 0]
+        elif eligible is not None:
+            values = values[frame[eligible].to_numpy()]
+        return values.astype(float)
+
+    return pick
+
+
+def _column(col: str):
+    def pick(frame: pd.DataFrame) -> np.ndarray:
+        return frame[col].to_numpy(dtype=float)
+
+    return pick
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """How one experiment metric is picked from the outcomes and estimated."""
+
+    name: str
+    kind: str  # proportion | mean | cuped | winsorized | ratio
+    pick: object
+    higher_is_better: bool = True
+    label: str = ""
+
+
+def _metrics(horizons) -> list[MetricSpec]:
+    out = []
+    for h in horizons:
+        out.append(MetricSpec(f"retention_{h}d", "proportion", _proportion(f"alive_{h}d"), label=f"true retention {h}d"))
+        out.append(
+            MetricSpec(f"observed_retention_{h}d", "proportion", _proportion(f"active_{h}d"),
+                       label=f"observed retention {h}d")
+        )
+    out += [
+        MetricSpec("repurchase_rate", "proportion", _column("repurchased"), label="repurchase rate"),
+        MetricSpec("churn_rate", "proportion", _proportion("churned", "alive_at_assign"), higher_is_better=False,
+                   label="churned by the end"),
+        MetricSpec("revenue", "mean", _column("revenue"), label="revenue per customer"),
+        MetricSpec("revenue_winsorized", "winsorized", _column("revenue"), label="revenue per customer, winsorised p99"),
+        MetricSpec("revenue_cuped", "cuped", _column("revenue"), label="revenue per customer, CUPED"),
+        MetricSpec("margin", "mean", _column("margin"), label="gross margin per customer"),
+        MetricSpec("ltv", "mean", _column("ltv"), label="LTV per customer (net of policy cost)"),
+        MetricSpec("ltv_cac", "ratio", None, label="LTV/CAC of customers acquired in the test"),
+    ]
+    return out
+
+
+METRICS = tuple(m.name for m in _metrics((30, 90, 180)))
+
+
+def _ratio_parts(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    sel = frame["acquisition_cost"].to_numpy() > 0
+    return frame["ltv"].to_numpy(dtype=float)[sel], frame["acquisition_cost"].to_numpy(dtype=float)[sel]
+
+
+def arm_value(spec: MetricSpec, frame: pd.DataFrame) -> float | None:
+    """The metric's per-arm statistic (rate, mean or ratio of sums) on ``frame``."""
+    if spec.kind == "ratio":
+        num, den = _ratio_parts(frame)
+        return float(num.sum() / den.sum()) if den.size and den.sum() > 0 else None
+    values = spec.pick(frame)
+    return float(values.mean()) if values.size else None
+
+
+def _estimate(spec: MetricSpec, c: pd.DataFrame, t: pd.DataFrame, alpha: float, winsor_q: float):
+    if spec.kind == "ratio":
+        nc, dc = _ratio_parts(c)
+        nt, dt = _ratio_parts(t)
+        if min(nc.size, nt.size) < MIN_UNITS:
+            return None
+        return stats.ratio_metric(nc, dc, nt, dt, alpha, metric=spec.name)
+    yc, yt = spec.pick(c), spec.pick(t)
+    if min(yc.size, yt.size) < MIN_UNITS:
+        return None
+    if spec.kind == "proportion":
+        return stats.diff_in_proportions(int(yc.sum()), yc.size, int(yt.sum()), yt.size, alpha, metric=spec.name)
+    if spec.kind == "winsorized":
+        w = stats.winsorize_pooled(yc, yt, upper_quantile=winsor_q)
+        return stats.diff_in_means(w.y_c, w.y_t, alpha, metric=spec.name)
+    if spec.kind == "cuped":
+        xc, xt = c["pre_revenue"].to_numpy(dtype=float), t["pre_revenue"].to_numpy(dtype=float)
+        if np.var(np.concatenate([xc, xt])) == 0:
+            return None  # no pre-period variation (no warm-up): CUPED has nothing to adjust by
+        return stats.diff_in_means_cuped(yc, xc, yt, xt, alpha, metric=spec.name)
+    return stats.diff_in_means(yc, yt, alpha, metric=spec.name)
+
+
+@dataclass(frozen=True)
+class Guardrails:
+    """What a treatment arm must satisfy to ship."""
+
+    primary: str = "ltv"
+    min_ltv_cac: float | None = 3.0
+    guard_metric: str = "observed_retention_90d"
+    alpha: float = 0.05
+
+
+@dataclass
+class ExperimentReport:
+    """Everything an analyst reads: estimates per arm and metric, checks, truth and decisions."""
+
+    rows: list[dict]
+    srm: dict
+    arm_names: tuple[str, ...]
+    arm_sizes: dict[str, int]
+    decisions: list[dict] = field(default_factory=list)
+    segments: pd.DataFrame | None = None
+    survival: dict | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def table(self) -> pd.DataFrame:
+        """The estimates as a DataFrame (one row per arm and metric)."""
+        return pd.DataFrame(self.rows)
+
+
+def analyse(outcomes, *, truth: dict[int, object] | None = None, alpha: float = 0.05,
+            winsor_quantile: float = 0.99, guardrails: Guardrails | None = None) -> ExperimentReport:
+    """Estimate every metric for every treatment arm against the control (arm 0).
+
+    Parameters
+    ----------
+    outcomes
+        :class:`sim.experiment.Outcomes` of the experiment world.
+    truth
+        Optional twin worlds, arm code -> :class:`~sim.experiment.Outcomes` in which every customer
+        got that arm (arm 0 included); the true effect of arm k is the difference of the metric's
+        statistic between world k and world 0, over the same simulated customers.
+    """
+    f = outcomes.frame
+    specs = _metrics(outcomes.horizons)
+    arms = outcomes.arm_names
+    counts = np.array([int((f["arm"] == k).sum()) for k in range(len(arms))])
+    srm = stats.srm_test(counts, np.array(outcomes.shares)) if counts.sum() > 0 else None
+    control = f[f["arm"] == 0]
+    rows: list[dict] = []
+    notes: list[str] = []
+    for spec in specs:
+        per_arm = []
+        for k in range(1, len(arms)):
+            treat = f[f["arm"] == k]
+            est = _estimate(spec, control, treat, alpha, winsor_quantile)
+            if est is None:
+                continue
+            true_effect = None
+            if truth is not None and 0 in truth and k in truth:
+                v1, v0 = arm_value(spec, truth[k].frame), arm_value(spec, truth[0].frame)
+                true_effect = None if v1 is None or v0 is None else v1 - v0
+            row = {
+                "arm": arms[k], "metric": spec.name, "label": spec.label,
+                "control": est.control_value, "treatment": est.treatment_value,
+                "estimate": est.estimate, "ci_low": est.ci_low, "ci_high": est.ci_high,
+                "relative": est.relative, "rel_ci_low": est.rel_ci_low, "rel_ci_high": est.rel_ci_high,
+                "p_value": est.p_value, "n_control": est.n_control, "n_treatment": est.n_treatment,
+                "method": est.method, "variance_reduction": est.variance_reduction,
+                "true_effect": true_effect, "higher_is_better": spec.higher_is_better,
+            }  # fmt: skip
+            per_arm.append(row)
+        if per_arm:
+            adjusted = stats.holm([r["p_value"] for r in per_arm]) if len(per_arm) > 1 else [per_arm[0]["p_value"]]
+            for r, p in zip(per_arm, adjusted):
+                r["p_value_holm"] = float(p)
+            rows.extend(per_arm)
+        else:
+            notes.append(f"{spec.name}: fewer than {MIN_UNITS} customers per arm; not estimated")
+    report = ExperimentReport(
+        rows=rows,
+        srm={
+            "counts": dict(zip(arms, map(int, counts))),
+            "expected_shares": dict(zip(arms, outcomes.shares)),
+            "p_value": None if srm is None else srm.p_value,
+            "mismatch": None if srm is None else bool(srm.mismatch),
+        },
+        arm_names=arms,
+        arm_sizes=dict(zip(arms, map(int, counts))),
+        notes=notes,
+    )
+    report.decisions = decide(report, guardrails or Guardrails(alpha=alpha))
+    return report
+
+
+def decide(report: ExperimentReport, g: Guardrails) -> list[dict]:
+    """Ship / don't ship / inconclusive per treatment arm, with the reasons.
+
+    A sample ratio mismatch makes the arm inconclusive whatever else holds. Otherwise any failed
+    guardrail (primary metric significantly worse, guard metric significantly worse, LTV/CAC
+    below target) means don't ship; a significantly better primary metric with no failure means
+    ship; anything else is inconclusive.
+    """
+    out = []
+    by = {(r["arm"], r["metric"]): r for r in report.rows}
+    srm_bad = bool(report.srm.get("mismatch"))
+    for arm in report.arm_names[1:]:
+        reasons: list[str] = []
+        fails = better = False
+        if srm_bad:
+            reasons.append(f"sample ratio mismatch (p = {report.srm['p_value']:.2g}): the assignment is suspect")
+        primary = by.get((arm, g.primary))
+        if primary is None:
+            reasons.append(f"{g.primary} could not be estimated")
+        else:
+            p = primary.get("p_value_holm", primary["p_value"])
+            span = f"{primary['estimate']:.4g} (95% CI {primary['ci_low']:.4g} to {primary['ci_high']:.4g}, p = {p:.2g})"
+            if p < g.alpha and primary["ci_high"] < 0:
+                fails = True
+                reasons.append(f"{g.primary} is worse: {span}")
+            elif p < g.alpha and primary["ci_low"] > 0:
+                better = True
+                reasons.append(f"{g.primary} is better: {span}")
+            else:
+                reasons.append(f"{g.primary} change is not significant: {span}")
+        guard = by.get((arm, g.guard_metric))
+        if guard is not None and guard["p_value"] < g.alpha and guard["ci_high"] < 0:
+            fails = True
+            reasons.append(f"guardrail {g.guard_metric} is significantly worse ({guard['estimate']:.3g})")
+        ratio = by.get((arm, "ltv_cac"))
+        if g.min_ltv_cac is not None and ratio is not None and ratio["treatment"] < g.min_ltv_cac:
+            fails = True
+            reasons.append(f"LTV/CAC {ratio['treatment']:.2f} is below the target {g.min_ltv_cac:g}")
+        if srm_bad:
+            decision = "inconclusive"
+        elif fails:
+            decision = "don't ship"
+        elif better:
+            decision = "ship"
+        else:
+            decision = "inconclusive"
+        out.append({"arm": arm, "decision": decision, "reasons": reasons})
+    return out
+
+
+SEGMENTATIONS = {
+    "tier": ("tier_at_assign", "tier_names"),
+    "stage": ("stage_at_assign", "stage_names"),
+    "rfm_segment": ("segment_at_assign", "segment_names"),
+    "channel": ("channel", "channel_names"),
+}
+
+
+def segment_effects(outcomes, *, metric: str = "ltv", alpha: float = 0.05, min_per_arm: int = 50) -> pd.DataFrame:
+    """Effect of each treatment arm on ``metric`` (a per-customer column) within each segment.
+
+    A segment "loses money" when the effect on LTV (net of policy cost) is negative with its
+    whole confidence interval below zero.
+    """
+    f = outcomes.frame
+    rows = []
+    for seg_name, (col, names_attr) in SEGMENTATIONS.items():
+        names = getattr(outcomes, names_attr)
+        for code in sorted(f[col].unique()):
+            label = "initial base" if seg_name == "channel" and code < 0 else ("none" if code < 0 else names[code])
+            sub = f[f[col] == code]
+            c = sub[sub["arm"] == 0][metric].to_numpy(dtype=float)
+            for k in range(1, len(outcomes.arm_names)):
+                t = sub[sub["arm"] == k][metric].to_numpy(dtype=float)
+                if min(c.size, t.size) < min_per_arm:
+                    continue
+                est = stats.diff_in_means(c, t, alpha, metric=metric)
+                rows.append({
+                    "arm": outcomes.arm_names[k], "segmentation": seg_name, "segment": label,
+                    "n_control": c.size, "n_treatment": t.size, "estimate": est.estimate,
+                    "ci_low": est.ci_low, "ci_high": est.ci_high, "p_value": est.p_value,
+                    "loses_money": bool(metric == "ltv" and est.ci_high < 0),
+                })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def survival_by_arm(outcomes) -> dict:
+    """Kaplan-Meier curves of time to churn since assignment per arm, and log-rank tests vs control."""
+    f = outcomes.frame[outcomes.frame["alive_at_assign"]]
+    curves, tests = {}, {}
+    data = {}
+    for k, name in enumerate(outcomes.arm_names):
+        sub = f[f["arm"] == k]
+        if len(sub) < MIN_UNITS:
+            continue
+        d = sub["days_to_churn_or_end"].to_numpy(dtype=float)
+        e = sub["churned"].to_numpy(dtype=int)
+        d = np.maximum(d, 0.5)  # churn on the day of assignment: half a day
+        data[k] = (d, e)
+        if e.sum() == 0:
+            curves[name] = None
+            continue
+        km = stats.kaplan_meier(d, e)
+        curves[name] = {"times": km.times.tolist(), "survival": km.survival.tolist(), "std_err": km.std_err.tolist()}
+    for k in range(1, len(outcomes.arm_names)):
+        if 0 in data and k in data and data[0][1].sum() + data[k][1].sum() > 0:
+            lr = stats.logrank(*data[0], *data[k])
+            tests[outcomes.arm_names[k]] = {"statistic": lr.statistic, "p_value": lr.p_value}
+    return {"curves": curves, "logrank": tests}

@@ -1,0 +1,270 @@
+"""A/B experiments inside the simulation: arms, assignment, twin worlds, per-customer outcomes.
+
+Core objects:
+
+- :class:`ExperimentDesign`: arms (each a set of scenario policies and a share; the first arm is
+  the control), warm-up days before assignment, duration, optional stratification.
+- :class:`Assignment`: the model hook that puts customers into arms: customers present at the end
+  of the warm-up are assigned that morning (blocked within strata, so shares are exact up to
+  rounding), customers arriving later are assigned on arrival (independently, by their shares).
+  Assignment draws come from their own random stream, so they never shift customer draws.
+- :func:`run_world`: one simulated world of the experiment; ``fixed_arm=k`` gives the twin world
+  in which every customer gets arm ``k``: the same customers with the same random draws
+  (common random numbers), which is the simulation's counterfactual truth.
+- :class:`Outcomes`: one row per assigned customer (arm, strata, pre-period covariates, outcomes).
+
+Policies of the scenario named by no arm run for everyone (the business as usual); a policy named
+by an arm runs only for the customers of the arms that name it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sim.state import NONE
+
+__all__ = ["ArmSpec", "ExperimentDesign", "Assignment", "Outcomes", "run_world", "RETENTION_HORIZONS"]
+
+RETENTION_HORIZONS = (30, 90, 180)
+
+
+class ArmSpec(BaseModel):
+    """One arm: a name, the scenario policies (by name) it adds, and its share of customers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1, max_length=60)
+    policies: tuple[str, ...] = ()
+    share: float = Field(gt=0, lt=1)
+
+
+class ExperimentDesign(BaseModel):
+    """An experiment: arms (first = control), warm-up, duration, stratification."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    arms: tuple[ArmSpec, ...] = Field(min_length=2)
+    warmup_days: int = Field(90, ge=0, description="days of history before assignment (CUPED covariate)")
+    days: int = Field(180, ge=1, description="days the experiment runs after assignment")
+    stratify_by: str | None = Field(None, description="stage, tier, segment or channel")
+    customers: int | None = Field(None, ge=2)
+
+    @model_validator(mode="after")
+    def _check(self) -> ExperimentDesign:
+        total = sum(a.share for a in self.arms)
+        if abs(total - 1.0) > 1e-9:
+            shares = ", ".join(f"{a.name}={a.share:g}" for a in self.arms)
+            raise ValueError(f"arm shares must add up to 1; got {total:.6g} ({shares})")
+        names = [a.name for a in self.arms]
+        if len(set(names)) != len(names):
+            raise ValueError(f"arm names must be unique; got {names}")
+        if self.stratify_by not in (None, "stage", "tier", "segment", "channel"):
+            raise ValueError(f"stratify_by must be stage, tier, segment or channel; got '{self.stratify_by}'")
+        return self
+
+    @property
+    def shares(self) -> np.ndarray:
+        """Arm shares in arm order."""
+        return np.array([a.share for a in self.arms])
+
+    def policy_arms(self, scenario) -> dict[str, tuple[int, ...]]:
+        """Policy name -> arms it runs in, for policies named by some arm; check the names."""
+        known = [p.name for p in scenario.policies]
+        out: dict[str, list[int]] = {}
+        for k, arm in enumerate(self.arms):
+            for name in arm.policies:
+                if name not in known:
+                    raise ValueError(
+                        f"arm '{arm.name}' names unknown policy '{name}'; the scenario's policies are "
+                        f"{', '.join(map(repr, known)) or 'none'}"
+                    )
+                out.setdefault(name, []).append(k)
+        return {name: tuple(codes) for name, codes in out.items()}
+
+
+class Assignment:
+    """Model hook: assigns arms, snapshots the pre-period, records outcomes at fixed horizons."""
+
+    def __init__(self, design: ExperimentDesign, *, fixed_arm: int | None = None) -> None:
+        self.design = design
+        self.fixed_arm = fixed_arm
+        self.start_day = design.warmup_days
+        self.end_day_ = design.warmup_days + design.days - 1
+        self.horizons = tuple(h for h in RETENTION_HORIZONS if h < design.days)
+        self.alive_at: dict[int, np.ndarray] = {}
+        self.active_at: dict[int, np.ndarray] = {}
+        self.base_n = 0
+
+    # --- hooks called by the model ---------------------------------------------------------
+
+    def start(self, model, t: int) -> None:
+        """On the first experiment morning, assign everyone present."""
+        if t != self.start_day:
+            return
+        s = model.state
+        self.base_n = s.n
+        idx = np.arange(s.n)
+        self._assign(model, idx, t, blocked=True)
+
+    def arrivals(self, model, idx: np.ndarray, t: int) -> None:
+        """Assign customers arriving during the experiment (not during warm-up or after)."""
+        if self.start_day <= t <= self.end_day_ and idx.size:
+            self._assign(model, idx, t, blocked=False)
+
+    def end_day(self, model, t: int) -> None:
+        """Record true and observed retention of customers reaching each horizon today."""
+        s = model.state
+        window = model.config.run.observed_window_days
+        for h in self.horizons:
+            day0 = t - h  # customers assigned on day0 reach horizon h today
+            if day0 < self.start_day:
+                continue
+            alive, active = self._stores(h, s.capacity)
+            lo, hi = np.searchsorted(s.assigned[self.base_n : s.n], [day0, day0 + 1]) + self.base_n
+            idx = np.arange(lo, hi)
+            if day0 == self.start_day:
+                idx = np.concatenate([np.arange(self.base_n), idx])
+            idx = idx[s.assigned[idx] == day0]
+            alive[idx] = ~model.graph.churned[s.stage[idx]]
+            active[idx] = s.last_purchase[idx] >= max(0, t - window + 1)
+
+    def _stores(self, h: int, capacity: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per-customer flags at horizon ``h`` (-1: not reached), grown to ``capacity``."""
+        for store in (self.alive_at, self.active_at):
+            old = store.get(h, np.zeros(0, dtype=np.int8))
+            if old.size < capacity:
+                new = np.full(capacity, -1, dtype=np.int8)
+                new[: old.size] = old
+                store[h] = new
+        return self.alive_at[h], self.active_at[h]
+
+    # --- assignment -------------------------------------------------------------------------
+
+    def _assign(self, model, idx: np.ndarray, t: int, *, blocked: bool) -> None:
+        s = model.state
+        rng = model.streams.assignment
+        k = len(self.design.arms)
+        if self.fixed_arm is not None:
+            arms = np.full(idx.size, self.fixed_arm, dtype=np.int8)
+        elif blocked:
+            arms = np.empty(idx.size, dtype=np.int8)
+            strata = self._strata(model, idx)
+            for value in np.unique(strata):
+                members = np.flatnonzero(strata == value)
+                arms[members] = _blocked_arms(members.size, self.design.shares, rng)
+        else:
+            arms = rng.choice(k, size=idx.size, p=self.design.shares).astype(np.int8)
+        s.arm[idx] = arms
+        s.assigned[idx] = t
+        s.stage_at_assign[idx] = s.stage[idx]
+        s.tier_at_assign[idx] = s.tier[idx]
+        s.segment_at_assign[idx] = s.segment[idx]
+        s.purchases_pre[idx] = s.purchases[idx]
+        s.revenue_pre[idx] = s.revenue[idx]
+        s.margin_pre[idx] = s.margin[idx]
+        s.value_pre[idx] = s.value[idx]
+        s.policy_cost_pre[idx] = s.policy_cost[idx]
+
+    def _strata(self, model, idx: np.ndarray) -> np.ndarray:
+        by = self.design.stratify_by
+        if by is None:
+            return np.zeros(idx.size, dtype=np.int16)
+        return getattr(model.state, by)[idx]
+
+
+def _blocked_arms(m: int, shares: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Exactly ``floor(m * share)`` per arm, the remainder drawn by shares, in random order."""
+    base = np.floor(m * shares).astype(int)
+    rest = m - base.sum()  # fewer than the number of arms
+    if rest:
+        base[rng.choice(shares.size, size=rest, replace=False, p=shares)] += 1
+    arms = np.repeat(np.arange(shares.size, dtype=np.int8), base)
+    return rng.permutation(arms)
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """Per-customer outcomes of one world of an experiment."""
+
+    frame: pd.DataFrame
+    arm_names: tuple[str, ...]
+    shares: tuple[float, ...]
+    horizons: tuple[int, ...]
+    days: int
+    stage_names: tuple[str, ...]
+    tier_names: tuple[str, ...]
+    segment_names: tuple[str, ...]
+    channel_names: tuple[str, ...]
+
+
+def run_world(scenario, design: ExperimentDesign, *, seed, engine: str = "vector", fixed_arm: int | None = None,
+              customers: int | None = None) -> Outcomes:
+    """Simulate one world of the experiment and return per-customer outcomes."""
+    from sim.model import CustomerModel
+
+    assignment = Assignment(design, fixed_arm=fixed_arm)
+    model = CustomerModel(
+        scenario,
+        seed=seed,
+        customers=customers if customers is not None else design.customers,
+        days=design.warmup_days + design.days,
+        engine=engine,
+        policy_arms=design.policy_arms(scenario),
+        assignment=assignment,
+    )
+    model.run()
+    return _outcomes(model, design, assignment)
+
+
+def _outcomes(model, design: ExperimentDesign, assignment: Assignment) -> Outcomes:
+    s = model.state
+    n = s.n
+    idx = np.flatnonzero(s.arm[:n] != NONE)
+    g = model.graph
+    end = assignment.end_day_
+    repeats_end = np.maximum(s.purchases[idx] - 1, 0)
+    repeats_pre = np.maximum(s.purchases_pre[idx] - 1, 0)
+    alive_at_assign = ~g.churned[s.stage_at_assign[idx]]
+    cols = {
+        "customer": idx,
+        "arm": s.arm[idx].astype(np.int16),
+        "assigned": s.assigned[idx],
+        "stage_at_assign": s.stage_at_assign[idx],
+        "tier_at_assign": s.tier_at_assign[idx],
+        "segment_at_assign": s.segment_at_assign[idx],
+        "channel": s.channel[idx],
+        "new_customer": s.acquired[idx] >= design.warmup_days,
+        "alive_at_assign": alive_at_assign,
+        "acquisition_cost": s.acquisition_cost[idx],
+        "pre_revenue": s.revenue_pre[idx],
+        "pre_purchases": s.purchases_pre[idx],
+        "revenue": s.revenue[idx] - s.revenue_pre[idx],
+        "margin": s.margin[idx] - s.margin_pre[idx],
+        "policy_cost": s.policy_cost[idx] - s.policy_cost_pre[idx],
+        "ltv": s.value[idx] - s.value_pre[idx],
+        "purchased": s.purchases[idx] > s.purchases_pre[idx],
+        "repurchased": repeats_end > repeats_pre,
+        "churned": alive_at_assign & g.churned[s.stage[idx]],
+        # survival since assignment (Kaplan-Meier): days until churn, or censored at the end
+        "days_to_churn_or_end": np.where(
+            alive_at_assign & g.churned[s.stage[idx]], s.stage_since[idx] - s.assigned[idx], end - s.assigned[idx] + 1
+        ),
+    }
+    for h in assignment.horizons:
+        alive, active = assignment._stores(h, s.capacity)
+        cols[f"alive_{h}d"] = alive[idx]
+        cols[f"active_{h}d"] = active[idx]
+    frame = pd.DataFrame(cols)
+    return Outcomes(
+        frame=frame,
+        arm_names=tuple(a.name for a in design.arms),
+        shares=tuple(a.share for a in design.arms),
+        horizons=assignment.horizons,
+        days=design.days,
+        stage_names=tuple(g.names),
+        tier_names=tuple(model.tier_names),
+        segment_names=tuple(model.segment_names),
+        channel_names=tuple(model.channel_names),
+    )
