@@ -34,6 +34,7 @@ class Scenario:
     config: ScenarioConfig
     policies: tuple
     source: str
+    text: str = ""  # the TOML it was read from (sent to worker processes, which re-validate it)
 
     @property
     def name(self) -> str:
@@ -103,7 +104,7 @@ def parse_scenario(data: bytes | str, *, source: str = "scenario") -> Scenario:
     policies = []
     for i, table in enumerate(config.policies):
         policies.append(_build_policy(table, f"{source}: policies[{i}]"))
-    scenario = Scenario(config=config, policies=tuple(policies), source=source)
+    scenario = Scenario(config=config, policies=tuple(policies), source=source, text=text)
     _check_buildable(scenario, source)
     return scenario
 
@@ -136,7 +137,8 @@ def _check_buildable(scenario: Scenario, source: str) -> None:
 
 def _describe(exc: ValidationError, model: type[BaseModel]) -> str:
     errors = exc.errors()
-    first = errors[0]
+    # a misspelt field is reported both as unknown and (if required) as missing: name the typo
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = _dotted(first["loc"])
     kind = first["type"]
     if kind == "extra_forbidden":

@@ -276,6 +276,9 @@ class ScenarioConfig(_Strict):
     tiers: list[TierConfig] = Field(default_factory=list)
     rfm: RFMConfig = RFMConfig()
     policies: list[dict[str, Any]] = Field(default_factory=list)
+    experiment: dict[str, Any] | None = Field(
+        None, description="an experiment design (arms, warmup_days, days, stratify_by); see sim.experiment"
+    )
 
     @model_validator(mode="after")
     def _names_resolve(self) -> ScenarioConfig:

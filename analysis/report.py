@@ -1,0 +1,167 @@
+"""The experiment report: plots and one self-contained HTML page a person can open in a browser.
+
+Core functions: :func:`forest_plot` (uplift per metric with 95% CIs and the true effect),
+:func:`survival_plot` (Kaplan-Meier curves by arm), :func:`segment_plot` (effects by segment),
+:func:`power_curve_plot` (simulated power with Monte Carlo bands, analytic curve beside it) and
+:func:`write_experiment_report`.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from analysis.plots import use_unicode_fonts  # noqa: E402
+
+__all__ = ["forest_plot", "survival_plot", "segment_plot", "power_curve_plot", "write_experiment_report"]
+
+
+def forest_plot(rows: list[dict]):
+    """Relative uplift per (arm, metric) with its 95% CI; a cross marks the twin-world truth."""
+    use_unicode_fonts()
+    rows = [r for r in rows if r.get("relative") is not None and r.get("rel_ci_low") is not None]
+    fig, ax = plt.subplots(figsize=(8, 0.38 * max(len(rows), 3) + 1.2))
+    for i, r in enumerate(rows):
+        y = len(rows) - 1 - i
+        color = "tab:green" if r["ci_low"] > 0 else ("tab:red" if r["ci_high"] < 0 else "tab:gray")
+        ax.plot([100 * r["rel_ci_low"], 100 * r["rel_ci_high"]], [y, y], color=color, lw=2)
+        ax.plot(100 * r["relative"], y, "o", color=color)
+        if r.get("true_effect") is not None and r["control"]:
+            ax.plot(100 * r["true_effect"] / r["control"], y, "kx", ms=7)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels([f"{r['arm']}: {r['metric']}" for r in reversed(rows)], fontsize=8)
+    ax.set_xlabel("relative uplift vs control (%), 95% CI; x = true effect (twin worlds)")
+    ax.set_title("Uplift by metric")
+    fig.tight_layout()
+    return fig
+
+
+def survival_plot(survival: dict):
+    """Kaplan-Meier survival (not churned) since assignment, per arm."""
+    use_unicode_fonts()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for name, curve in survival["curves"].items():
+        if curve is None:
+            continue
+        t = np.r_[0, curve["times"]]
+        s = np.r_[1, curve["survival"]]
+        ax.step(t, s, where="post", label=name)
+    ax.set_xlabel("days since assignment")
+    ax.set_ylabel("share not churned (Kaplan-Meier)")
+    tests = "; ".join(f"{k}: log-rank p = {v['p_value']:.3g}" for k, v in survival["logrank"].items())
+    ax.set_title(f"Retention by arm ({tests})" if tests else "Retention by arm", fontsize=10)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def segment_plot(segments):
+    """LTV effect by segment with 95% CIs; red where the policy loses money."""
+    use_unicode_fonts()
+    n = max(len(segments), 3)
+    fig, ax = plt.subplots(figsize=(8, 0.33 * n + 1.2))
+    for i, r in enumerate(segments.itertuples()):
+        y = len(segments) - 1 - i
+        color = "tab:red" if r.loses_money else ("tab:green" if r.ci_low > 0 else "tab:gray")
+        ax.plot([r.ci_low, r.ci_high], [y, y], color=color, lw=2)
+        ax.plot(r.estimate, y, "o", color=color)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(range(len(segments)))
+    labels = [f"{r.arm}: {r.segmentation} = {r.segment}" for r in segments.itertuples()]
+    ax.set_yticklabels(list(reversed(labels)), fontsize=8)
+    ax.set_xlabel("LTV effect per customer (95% CI)")
+    ax.set_title("Heterogeneous effects")
+    fig.tight_layout()
+    return fig
+
+
+def power_curve_plot(points: list[dict], *, x: str = "n_per_arm", analytic: list[tuple[float, float]] | None = None,
+                     target: float | None = 0.8):
+    """Simulated power against ``x`` with Monte Carlo 95% bands; optional analytic curve."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    xs = [p["mean_n_per_arm"] if x == "n_per_arm" else p["days"] for p in points]
+    ax.errorbar(xs, [p["power"] for p in points],
+                yerr=[[p["power"] - p["ci_low"] for p in points], [p["ci_high"] - p["power"] for p in points]],
+                fmt="o-", capsize=3, label="simulated (Monte Carlo 95% CI)")
+    if analytic:
+        ax.plot([a for a, _ in analytic], [b for _, b in analytic], "--", label="analytic")
+    if target:
+        ax.axhline(target, color="grey", lw=0.8, ls=":")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("customers per arm" if x == "n_per_arm" else "test duration (days)")
+    ax.set_ylabel("power")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _table(rows: list[dict], columns: list[str]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = []
+    for r in rows:
+        cells = []
+        for c in columns:
+            v = r.get(c)
+            text = f"{v:.4g}" if isinstance(v, float) else ("" if v is None else str(v))
+            cells.append(f"<td>{html.escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def write_experiment_report(folder, payload: dict, report, outcomes) -> list[str]:
+    """Write report.html (self-contained), the plots as PNG, outcomes.parquet and results.json."""
+    from sim.output import write_json_atomic
+
+    figures = {"uplift.png": forest_plot(report.rows), "retention_by_arm.png": survival_plot(report.survival)}
+    if report.segments is not None and len(report.segments):
+        figures["segments.png"] = segment_plot(report.segments)
+    images = {}
+    for name, fig in figures.items():
+        fig.savefig(folder / name, dpi=100)
+        images[name] = _png(fig)
+    outcomes.frame.to_parquet(folder / "outcomes.parquet", index=False)
+    write_json_atomic(folder / "results.json", payload)
+    decisions = "".join(
+        f"<li><b>{html.escape(d['arm'])}: {html.escape(d['decision'])}</b><ul>"
+        + "".join(f"<li>{html.escape(x)}</li>" for x in d["reasons"]) + "</ul></li>"
+        for d in payload["decisions"]
+    )
+    srm = payload["srm"]
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Experiment report: {html.escape(payload['scenario'])}</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}}
+table{{border-collapse:collapse;font-size:13px}}td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}
+th{{background:#f3f3f3}}img{{max-width:100%}}</style></head><body>
+<h1>Experiment report: {html.escape(payload['scenario'])}</h1>
+<p>Seed {payload['seed']}. Arms: {html.escape(', '.join(f'{k} ({v:,})' for k, v in payload['arms'].items()))}.
+Sample ratio check: p = {srm['p_value']:.3g}{' (MISMATCH)' if srm['mismatch'] else ' (ok)'}.</p>
+<h2>Decision</h2><ul>{decisions}</ul>
+<h2>Uplift</h2><img alt="uplift forest plot" src="data:image/png;base64,{images['uplift.png']}">
+<p>Effect = treatment minus control as an analyst would estimate it from the experiment's data;
+true effect = the same statistic in the simulation's twin worlds (every customer treated vs none, same
+customers, same random draws).</p>
+{_table(payload['results'], ['arm', 'metric', 'control', 'treatment', 'estimate', 'ci_low', 'ci_high', 'relative', 'p_value', 'p_value_holm', 'true_effect', 'method', 'variance_reduction'])}
+<h2>Retention by arm</h2><img alt="Kaplan-Meier curves" src="data:image/png;base64,{images['retention_by_arm.png']}">
+<h2>Heterogeneous effects</h2>
+{f'<img alt="segment effects" src="data:image/png;base64,{images["segments.png"]}">' if 'segments.png' in images else '<p>No segment large enough.</p>'}
+{_table(payload['segments'], ['arm', 'segmentation', 'segment', 'n_control', 'n_treatment', 'estimate', 'ci_low', 'ci_high', 'p_value', 'loses_money'])}
+<h2>Design</h2><pre>{html.escape(json.dumps(payload['design'], indent=2, ensure_ascii=False))}</pre>
+</body></html>"""
+    (folder / "report.html").write_text(page, encoding="utf-8")
+    return ["report.html", *figures, "outcomes.parquet", "results.json"]
