@@ -35,31 +35,36 @@ class Customer(mesa.Agent):
         s, g, rng, t, i = m.state, m.graph, m.streams.behaviour, m.day, self.index
         st = int(s.stage[i])
         offer_valid = s.offer_until[i] >= t
+        cell = (int(s.arm[i]) + 1, st, int(s.tier[i]) + 1)  # policies' multipliers by arm, stage, tier
+        gm = m.group_mod
 
         if g.churned[st]:
-            # a lost customer returns only through an offer that can re-activate it
+            # a lost customer neither buys nor churns again (no churn rule, purchase multiplier 0
+            # below); an offer that can re-activate it comes first, else the stage's own time and
+            # probability rules apply, as in the vector engine
             if offer_valid and s.offer_reactivation[i] > 0 and rng.random() < s.offer_reactivation[i]:
                 self._move(int(m.reactivate_to[s.offer_policy[i]]), t)
-            return
+                return
 
-        hazard = float(s.hazard[i]) * float(g.churn_mult[st]) * float(s.mod_churn[i])
-        if int(s.contacts[:, i].sum()) > m.fatigue_contacts:
+        hazard = float(s.hazard[i]) * float(g.churn_mult[st]) * float(s.mod_churn[i]) * float(gm[(2, *cell)])
+        if s.contacts_week[i] > m.fatigue_contacts:
             hazard *= m.fatigue_multiplier
         churn = bool(g.can_churn[st]) and rng.random() < hazard
 
         bought = False
         if not churn:
-            lam = float(s.rate[i]) * float(g.purchase_mult[st]) * float(s.mod_purchase[i])
+            lam = float(s.rate[i]) * float(g.purchase_mult[st]) * float(s.mod_purchase[i]) * float(gm[(0, *cell)])
             if offer_valid:
                 lam *= float(s.offer_lift[i])
             bought = rng.random() < -math.expm1(-lam)
         if bought:
-            amount = float(s.basket[i]) * float(g.basket_mult[st]) * float(s.mod_basket[i])
+            amount = float(s.basket[i]) * float(g.basket_mult[st]) * float(s.mod_basket[i]) * float(gm[(1, *cell)])
             if m.order_shape is not None:
                 amount *= rng.gamma(m.order_shape, 1.0 / m.order_shape)
             m.record_orders(np.array([i]), np.array([amount]), t)
             m._buyers.append(i)
             m._amounts.append(amount)
+            m._order_stage.append(st)
             if s.purchases[i] >= 2 and g.can_churn[st] and rng.random() < s.dropout[i]:
                 churn = True
 

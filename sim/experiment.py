@@ -97,6 +97,11 @@ class Assignment:
         self.active_at: dict[int, np.ndarray] = {}
         self.base_n = 0
 
+    @property
+    def n_arms(self) -> int:
+        """Number of arms (the model sizes its per-arm tables by it)."""
+        return len(self.design.arms)
+
     # --- hooks called by the model ---------------------------------------------------------
 
     def start(self, model, t: int) -> None:

@@ -35,6 +35,8 @@ __all__ = ["CustomerModel", "AGENT_ENGINE_LIMIT", "ENGINES"]
 
 #: With ``engine="auto"``, populations up to this size use the per-agent engine.
 AGENT_ENGINE_LIMIT = 2_000
+#: how many days back policies can ask for a day's buyers
+BUYERS_LOOKBACK = 400
 ENGINES = ("auto", "agent", "vector")
 
 
@@ -122,6 +124,13 @@ class CustomerModel(mesa.Model):
             tuple(arms[p.name]) if p.name in arms else None for p in self.policies
         ]
         self.assignment = assignment
+        n_arms = max([max(c) + 1 for c in self.policy_arms if c] + [getattr(assignment, "n_arms", 0)])
+        #: today's multipliers by (purchase|basket|churn, 1 + arm, stage, 1 + tier), set by policies
+        self.group_mod = np.ones((3, n_arms + 1, len(self.graph), len(self.tier_names) + 1), dtype=np.float32)
+        #: customers whose per-customer multipliers were changed today (reset tomorrow)
+        self.touched: list[np.ndarray] = []
+        #: buyers of each recent day, for policies triggered by purchase dates
+        self.buyers_log: dict[int, np.ndarray] = {}
         self.ledger = Ledger(names, self.channel_names)
         self.pending_referrals: dict[int, int] = {}
 
@@ -134,8 +143,11 @@ class CustomerModel(mesa.Model):
         self.fatigue_contacts = cfg.customers.fatigue_contacts_per_week
         self.fatigue_multiplier = cfg.customers.fatigue_churn_multiplier
         for p in self.policies:
-            p.validate_names(self)
-            p.reset(self)
+            try:
+                p.validate_names(self)
+                p.reset(self)
+            except ValueError as exc:  # say which policy the bad name belongs to
+                raise ValueError(f"policy {p.name!r} ({p.kind}): {exc}") from exc
         self.reactivate_to = self._reactivation_targets()
         if self.engine == "vector":
             from sim.engines.vector import VectorEngine
@@ -196,6 +208,7 @@ class CustomerModel(mesa.Model):
         s.channel[rows] = channel
         s.stage[rows] = stage
         s.stage_since[rows] = t
+        self.recorder.added(stage, count)
         s.acquired[rows] = t
         s.acquisition_cost[rows] = cost_each
         self.segmenter.update_tiers(s, np.arange(rows.start, rows.stop))
@@ -257,6 +270,7 @@ class CustomerModel(mesa.Model):
         s.margin[idx] += margin
         s.value[idx] += margin * self.discount_factor(idx, t)
         s.spend_months[(t // 30) % 12, idx] += amounts.astype(np.float32)
+        self.recorder.last_purchases(s.last_purchase[idx], t)
         self.ledger.add_sales(float(amounts.sum()), float(margin.sum()))
         self.recorder.orders(idx.size, float(amounts.sum()), float(margin.sum()))
         first = s.first_purchase[idx] == NONE
@@ -326,29 +340,48 @@ class CustomerModel(mesa.Model):
             self.segmenter.update_segments(s, t)
         if self.assignment is not None:
             self.assignment.start(self, t)
-        n = s.n
-        s.mod_purchase[:n] = 1.0
-        s.mod_basket[:n] = 1.0
-        s.mod_churn[:n] = 1.0
-        s.contacts[t % 7, :n] = 0
+        self._reset_multipliers()
+        slot = s.contacts[t % 7, : s.n]  # contacts of 7 days ago leave the week
+        s.contacts_week[: s.n] -= slot
+        slot[:] = 0
         day = Day(self, t, self.streams.policy)
         scopes = self._scopes()
-        for p, scope in zip(self.policies, scopes):
-            day.scope = scope
+        for p, scope, arms in zip(self.policies, scopes, self.policy_arms):
+            day.scope, day.scope_arms = scope, arms
             p.apply(day)
         if self.engine == "agent":
-            buyers, amounts = self._step_agents(t)
+            buyers, amounts, order_stage = self._step_agents(t)
         else:
-            buyers, amounts = self._vector.step(t)
-        for p, scope in zip(self.policies, scopes):
-            day.scope = scope
+            buyers, amounts, order_stage = self._vector.step(t)
+        day.order_stage = order_stage
+        for p, scope, arms in zip(self.policies, scopes, self.policy_arms):
+            day.scope, day.scope_arms = scope, arms
             p.on_purchases(day, buyers, amounts)
+        self.buyers_log[t] = buyers
+        self.buyers_log.pop(t - BUYERS_LOOKBACK, None)
         self.segmenter.update_tiers(s, buyers)
         self.recorder.end_day(t)
         if self.assignment is not None:
             self.assignment.end_day(self, t)
         self.datacollector.collect(self)
         self.day += 1
+
+    def _reset_multipliers(self) -> None:
+        s = self.state
+        for idx in self.touched:
+            s.mod_purchase[idx] = 1.0
+            s.mod_basket[idx] = 1.0
+            s.mod_churn[idx] = 1.0
+        self.touched = []
+        self.group_mod.fill(1.0)
+
+    def buyers_on(self, d: int) -> np.ndarray:
+        """Customers who bought on day ``d`` (at most :data:`BUYERS_LOOKBACK` days ago)."""
+        if d < self.day - BUYERS_LOOKBACK or d >= self.day:
+            if d >= self.day:
+                raise ValueError(f"day {d} has not been simulated yet (today is {self.day})")
+            raise ValueError(f"day {d} is more than {BUYERS_LOOKBACK} days ago; buyers are kept that long")
+        return self.buyers_log.get(d, np.zeros(0, dtype=np.int64))
 
     def _scopes(self) -> list[np.ndarray | None]:
         """Per policy, the boolean mask of customers in its arms (None: unscoped)."""
@@ -364,13 +397,15 @@ class CustomerModel(mesa.Model):
             out.append(masks[codes])
         return out
 
-    def _step_agents(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+    def _step_agents(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         self._buyers: list[int] = []
         self._amounts: list[float] = []
+        self._order_stage: list[int] = []
         self.agents.do("step")
-        buyers = np.array(self._buyers, dtype=np.int64)
-        amounts = np.array(self._amounts, dtype=np.float64)
-        return buyers, amounts
+        order = np.argsort(self._buyers)  # buyers in index order, as the vector engine gives them
+        buyers = np.array(self._buyers, dtype=np.int64)[order]
+        amounts = np.array(self._amounts, dtype=np.float64)[order]
+        return buyers, amounts, np.array(self._order_stage, dtype=np.int16)[order]
 
     def run(self, days: int | None = None, *, progress=None) -> RunResult:
         """Run ``days`` days (default: the model's ``days``) and return the result."""

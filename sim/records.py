@@ -112,7 +112,8 @@ class DailyRecorder:
         self.model = model
         S = len(model.graph)
         self.S = S
-        self.stage_counts = np.zeros(S, dtype=np.int64)
+        self.stage_counts = np.zeros(S, dtype=np.int64)  # kept current by added() and flows()
+        self.last_hist = np.zeros(model.days + 1, dtype=np.int64)  # customers by last purchase day
         self.rows: list[dict] = []
         self.flow_days: list[np.ndarray] = []
         ages = np.array([a for a in RETENTION_AGES if a < model.days], dtype=np.int64)
@@ -167,9 +168,20 @@ class DailyRecorder:
     def flows(self, sources: np.ndarray, targets: np.ndarray) -> None:
         """Stage moves made today."""
         S = self.S
-        self._flow += np.bincount(
-            sources.astype(np.int64) * S + targets.astype(np.int64), minlength=S * S
-        ).reshape(S, S)
+        moves = np.bincount(sources.astype(np.int64) * S + targets.astype(np.int64), minlength=S * S).reshape(S, S)
+        self._flow += moves
+        self.stage_counts += moves.sum(axis=0) - moves.sum(axis=1)
+
+    def added(self, stage: int, count: int) -> None:
+        """New customers entering ``stage``."""
+        self.stage_counts[stage] += count
+
+    def last_purchases(self, previous: np.ndarray, t: int) -> None:
+        """Buyers of day ``t`` whose previous last purchase was on ``previous`` (-1: none)."""
+        prev = previous[previous >= 0]
+        if prev.size:
+            self.last_hist[: t + 1] -= np.bincount(prev, minlength=t + 1)[: t + 1]
+        self.last_hist[t] += previous.size
 
     # --- closing the day ----------------------------------------------------------------------
 
@@ -180,12 +192,11 @@ class DailyRecorder:
         n = s.n
         g = m.graph
         stage = s.stage[:n]
-        self.stage_counts = np.bincount(stage, minlength=self.S)
         alive = int(n - self.stage_counts[g.churned].sum())
         window = m.config.run.observed_window_days
         last = s.last_purchase[:n]
         cutoff = max(0, t - window + 1)  # active: a purchase on one of the last `window` days
-        active = int(np.count_nonzero(last >= cutoff))
+        active = int(self.last_hist[cutoff : t + 1].sum())
         self.alive_customer_days += alive
         row = self._today
         row["customers"] = n

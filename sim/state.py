@@ -49,6 +49,7 @@ FIELDS: dict[str, tuple[type, float, tuple[int, ...]]] = {
     "offer_reactivation": (np.float32, 0.0, ()),
     # rolling histories
     "contacts": (np.uint8, 0, (7,)),  # contacts per day, ring over the last 7 days
+    "contacts_week": (np.uint8, 0, ()),  # sum of the ring: contacts over the last 7 days
     "spend_months": (np.float32, 0.0, (12,)),  # spend per 30-day block, ring over ~a year
     # money, per customer, cumulative
     "revenue": (np.float64, 0.0, ()),  # list-price sales

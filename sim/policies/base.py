@@ -148,6 +148,10 @@ class Day:
         self.contact_cap: int | None = None
         #: customers the current policy may touch (an experiment arm); None means everyone
         self.scope: np.ndarray | None = None
+        #: the arm codes behind ``scope`` (None: every arm)
+        self.scope_arms: tuple[int, ...] | None = None
+        #: after the customers acted: today's buyers' stage when they ordered (aligned with buyers)
+        self.order_stage: np.ndarray | None = None
 
     def _scoped(self, idx: np.ndarray) -> np.ndarray:
         idx = np.asarray(idx, dtype=np.int64)
@@ -179,6 +183,40 @@ class Day:
                 keep &= np.isin(getattr(s, column)[idx], codes)
         return idx[keep]
 
+    def buyers_on(self, d: int) -> np.ndarray:
+        """Customers who bought on day ``d`` (a past day within the model's look-back)."""
+        return self.model.buyers_on(d)
+
+    def arrivals_on(self, d: int) -> np.ndarray:
+        """Customers acquired on day ``d``."""
+        s = self.state
+        lo, hi = np.searchsorted(s.acquired[: s.n], [d, d + 1])
+        return np.arange(lo, hi)
+
+    def bernoulli(self, n: int, p: float) -> np.ndarray:
+        """Indices among ``0..n-1`` each chosen independently with probability ``p``.
+
+        Drawn as geometric gaps between successes, so the work grows with ``n * p``, not ``n``.
+        """
+        if p <= 0 or n <= 0:
+            return np.zeros(0, dtype=np.int64)
+        if p >= 1:
+            return np.arange(n)
+        out = []
+        pos = -1
+        while True:
+            gaps = self.rng.geometric(p, size=int(n * p * 1.1) + 16)
+            steps = pos + np.cumsum(gaps)
+            out.append(steps[steps < n])
+            if steps[-1] >= n:
+                break
+            pos = int(steps[-1])
+        return np.concatenate(out)
+
+    def alive(self, idx: np.ndarray) -> np.ndarray:
+        """The subset of ``idx`` not in a churned stage."""
+        return idx[~self.model.graph.churned[self.state.stage[idx]]]
+
     def days_since(self, column: str) -> np.ndarray:
         """``t - state.column`` for all customers (meaningless where the column is -1)."""
         return self.t - getattr(self.state, column)[: self.state.n]
@@ -187,7 +225,7 @@ class Day:
 
     def contacts_last_week(self, idx: np.ndarray) -> np.ndarray:
         """Contacts each customer in ``idx`` received over the last 7 days, today included."""
-        return self.state.contacts[:, idx].sum(axis=0, dtype=np.int32)
+        return self.state.contacts_week[idx].astype(np.int32)
 
     def contact(self, policy: Policy, idx: np.ndarray, cost_each: float) -> np.ndarray:
         """Contact customers (an email, a push, a call); returns those actually contacted.
@@ -200,8 +238,10 @@ class Day:
             idx = idx[self.contacts_last_week(idx) < self.contact_cap]
         if idx.size:
             ring = self.t % 7
-            c = self.state.contacts
-            c[ring, idx] = np.minimum(c[ring, idx].astype(np.int32) + 1, 255).astype(np.uint8)
+            c, week = self.state.contacts, self.state.contacts_week
+            room = (c[ring, idx] < 255) & (week[idx] < 255)  # counts saturate at 255
+            c[ring, idx[room]] += 1
+            week[idx[room]] += 1
             if cost_each > 0:
                 self.charge(policy, idx, np.full(idx.size, cost_each), "contact")
         return idx
@@ -225,12 +265,45 @@ class Day:
         """Multiply today's purchase rate, basket value and churn hazard of ``idx``."""
         s = self.state
         idx = self._scoped(idx)
+        if idx.size == 0:
+            return
+        self.model.touched.append(idx)
         if purchase != 1.0:
             s.mod_purchase[idx] *= purchase
         if basket != 1.0:
             s.mod_basket[idx] *= basket
         if churn != 1.0:
             s.mod_churn[idx] *= churn
+
+    def scale_target(self, target: Target, *, purchase: float = 1.0, basket: float = 1.0, churn: float = 1.0) -> None:
+        """Multiply today's rates of everyone matching ``target`` (alive, in scope).
+
+        Targets by stage and tier only are applied as a table the engines look up per customer,
+        with no pass over the customers here; other targets select customers explicitly.
+        """
+        if target.segments or target.channels:
+            self.scale(self.customers(target), purchase=purchase, basket=basket, churn=churn)
+            return
+        m = self.model
+        table = m.group_mod  # (3 kinds, 1 + arms, stages, 1 + tiers)
+        arms = np.arange(table.shape[1]) if self.scope_arms is None else np.array(self.scope_arms) + 1
+        stages = np.arange(table.shape[2]) if not target.stages else [m.graph.index[x] for x in target.stages]
+        tiers = np.arange(table.shape[3]) if not target.tiers else [m.tier_index[x] + 1 for x in target.tiers]
+        cells = np.ix_(arms, stages, tiers)
+        for k, factor in enumerate((purchase, basket, churn)):
+            if factor != 1.0:
+                table[k][cells] *= factor
+
+    def matches_at_order(self, buyers: np.ndarray, target: Target) -> np.ndarray:
+        """Today's ``buyers`` whose stage when they ordered (and tier, channel, segment) match."""
+        if self.order_stage is None:
+            raise RuntimeError("matches_at_order is only available in on_purchases")
+        keep = np.ones(buyers.size, dtype=bool)
+        if target.stages:
+            keep &= np.isin(self.order_stage, [self.model.graph.index[x] for x in target.stages])
+        candidates = buyers[keep]
+        others = self.matches(candidates, target.model_copy(update={"stages": []}))
+        return candidates[np.isin(candidates, others)]
 
     def charge(self, policy: Policy, idx: np.ndarray, amounts: np.ndarray, kind: str) -> None:
         """Charge ``amounts`` (one per customer in ``idx``) to ``policy`` under cost ``kind``."""

@@ -24,9 +24,11 @@ class CrossSell(Policy):
         cost_per_order: float = Field(0.5, ge=0)
 
     def apply(self, day: Day) -> None:
-        day.scale(day.customers(self.params.target), basket=self.params.basket_multiplier)
+        day.scale_target(self.params.target, basket=self.params.basket_multiplier)
 
     def on_purchases(self, day: Day, buyers: np.ndarray, amounts: np.ndarray) -> None:
-        hit = day.matches(buyers, self.params.target)
+        # the lift applied to orders placed by targeted customers; a purchase may move a buyer to
+        # another stage before this hook, so the stage at the time of the order decides
+        hit = day.matches_at_order(buyers, self.params.target)
         if hit.size and self.params.cost_per_order > 0:
             day.charge(self, hit, np.full(hit.size, self.params.cost_per_order), "other")

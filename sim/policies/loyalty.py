@@ -1,8 +1,8 @@
 """Loyalty points and tier benefits.
 
 Core object: :class:`Loyalty`. Buyers earn points on what they spend; the expected cost of the
-points that will be redeemed is booked when they are earned. Members of a value tier get that
-tier's benefits: multipliers on purchase rate, basket and churn hazard, and a benefit cost as a
+points that will be redeemed is booked when they are earned. Customers in a value tier get that
+tier's benefits (tiers are recomputed from spend, purchases and referrals as the run goes): multipliers on purchase rate, basket and churn hazard, and a benefit cost as a
 share of their spend (free shipping, member prices: the sources ask for at least 5% of annual
 spend for the top tier).
 """
@@ -28,7 +28,7 @@ class TierBenefit(BaseModel):
 
 
 class Loyalty(Policy):
-    """Points on spend plus benefits per value tier, for customers with at least one purchase."""
+    """Points on spend plus benefits per value tier."""
 
     kind = "loyalty"
 
@@ -46,18 +46,16 @@ class Loyalty(Policy):
                 )
         self.tier_codes_ = {model.tier_index[k]: v for k, v in self.params.benefits.items()}
 
-    def _members(self, day: Day, idx: np.ndarray) -> np.ndarray:
-        return day.matches(idx[day.state.purchases[idx] > 0], self.params.target)
-
     def apply(self, day: Day) -> None:
-        members = self._members(day, day.customers())
-        tiers = day.state.tier[members]
-        for code, b in self.tier_codes_.items():
-            day.scale(members[tiers == code], purchase=b.purchase_multiplier, basket=b.basket_multiplier,
-                      churn=b.churn_multiplier)
+        t = self.params.target
+        for tier, b in self.params.benefits.items():
+            members = t.model_copy(update={"tiers": [x for x in (t.tiers or [tier]) if x == tier]})
+            if members.tiers:
+                day.scale_target(members, purchase=b.purchase_multiplier, basket=b.basket_multiplier,
+                                 churn=b.churn_multiplier)
 
     def on_purchases(self, day: Day, buyers: np.ndarray, amounts: np.ndarray) -> None:
-        keep = np.isin(buyers, self._members(day, buyers))
+        keep = np.isin(buyers, day.matches_at_order(buyers, self.params.target))
         buyers, amounts = buyers[keep], amounts[keep]
         p = self.params
         points_cost = amounts * p.points_per_unit * p.point_value * p.redemption_rate

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.policies.base import Day, Offer, Policy, PolicyParams
 
@@ -47,21 +47,30 @@ class Coupon(Policy):
 
     class Params(PolicyParams):
         trigger: Literal["first_order", "repurchase", "winback"] = "repurchase"
-        send_after_days: int = Field(5, ge=0)
+        send_after_days: int = Field(5, ge=0, le=365)
         offer: OfferParams = OfferParams()
         reactivate_to: str | None = None
 
+        @model_validator(mode="after")
+        def _after_an_order(self):
+            if self.trigger != "first_order" and self.send_after_days < 1:
+                raise ValueError(f"send_after_days must be >= 1 for trigger '{self.trigger}' "
+                                 "(the coupon follows an order of an earlier day)")
+            return self
+
     def apply(self, day: Day) -> None:
-        s = day.state
-        n = s.n
         p = self.params
+        s = day.state
+        d = day.t - p.send_after_days
+        if d < 0:
+            return
         if p.trigger == "first_order":
-            cand = np.flatnonzero((s.purchases[:n] == 0) & (day.days_since("acquired") == p.send_after_days))
+            cand = day.arrivals_on(d)
+            cand = day.alive(cand[s.purchases[cand] == 0])
         elif p.trigger == "repurchase":
-            cand = np.flatnonzero((s.purchases[:n] == 1) & (day.days_since("first_purchase") == p.send_after_days))
-        else:
-            cand = np.flatnonzero((s.purchases[:n] >= 1) & (day.days_since("last_purchase") == p.send_after_days))
-        if p.trigger != "winback":
-            cand = cand[~day.model.graph.churned[s.stage[cand]]]
-        cand = day.matches(cand, p.target)
-        day.give_offer(self, cand, p.offer.offer(), send_cost=p.offer.send_cost)
+            cand = day.buyers_on(d)
+            cand = day.alive(cand[(s.first_purchase[cand] == d) & (s.purchases[cand] == 1)])
+        else:  # lapsed buyers, whatever their latent state: the firm cannot see who has churned
+            cand = day.buyers_on(d)
+            cand = cand[s.last_purchase[cand] == d]
+        day.give_offer(self, day.matches(cand, p.target), p.offer.offer(), send_cost=p.offer.send_cost)

@@ -22,7 +22,7 @@ class Onboarding(Policy):
     kind = "onboarding"
 
     class Params(PolicyParams):
-        window_days: int = Field(30, ge=1)
+        window_days: int = Field(30, ge=1, le=365)
         contact_days: list[int] = Field(default_factory=lambda: [1, 3, 7])
         contact_cost: float = Field(0.05, ge=0)
         purchase_multiplier: float = Field(1.2, ge=0)
@@ -33,12 +33,14 @@ class Onboarding(Policy):
     def apply(self, day: Day) -> None:
         s = day.state
         p = self.params
-        age = day.days_since("first_purchase")
-        cand = np.flatnonzero((s.first_purchase[: s.n] >= 0) & (age < p.window_days))
-        cand = day.matches(cand[~day.model.graph.churned[s.stage[cand]]], p.target)
+        # customers whose first purchase was on one of the last window_days - 1 days
+        days = range(max(0, day.t - p.window_days + 1), day.t)
+        parts = [b[s.first_purchase[b] == d] for d in days for b in (day.buyers_on(d),)]
+        cand = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        cand = day.matches(day.alive(cand), p.target)
         day.scale(cand, purchase=p.purchase_multiplier, churn=p.churn_multiplier)
-        due = cand[np.isin(age[cand], p.contact_days)]
-        day.contact(self, due, p.contact_cost)
+        age = day.t - s.first_purchase[cand]
+        day.contact(self, cand[np.isin(age, p.contact_days)], p.contact_cost)
         if p.coupon_day is not None:
-            new = cand[(age[cand] == p.coupon_day) & (s.purchases[cand] == 1)]
+            new = cand[(age == p.coupon_day) & (s.purchases[cand] == 1)]
             day.give_offer(self, new, p.coupon.offer(), send_cost=p.coupon.send_cost)

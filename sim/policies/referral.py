@@ -34,9 +34,9 @@ class Referral(Policy):
 
     def apply(self, day: Day) -> None:
         s = day.state
-        cand = day.customers(self.params.target)
-        cand = cand[s.purchases[cand] > 0]
-        referrers = cand[day.rng.random(cand.size) < self.params.daily_rate]
+        # each customer is a referrer today with probability daily_rate, if it is eligible
+        cand = day.alive(day.bernoulli(s.n, self.params.daily_rate))
+        referrers = day.matches(cand[s.purchases[cand] > 0], self.params.target)
         if referrers.size:
             s.referrals[referrers] += 1
             if self.params.bounty > 0:

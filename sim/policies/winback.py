@@ -23,8 +23,8 @@ class WinBack(Policy):
     kind = "winback"
 
     class Params(PolicyParams):
-        light_after_days: int = Field(45, ge=1)
-        heavy_after_days: int = Field(90, ge=1)
+        light_after_days: int = Field(45, ge=1, le=365)
+        heavy_after_days: int = Field(90, ge=1, le=365)
         rich_tiers: list[str] = Field(default_factory=list)
         light_offer: OfferParams = OfferParams(discount=10, min_spend=100, valid_days=14, purchase_lift=1.3)
         heavy_offer: OfferParams = OfferParams(
@@ -55,10 +55,13 @@ class WinBack(Policy):
     def apply(self, day: Day) -> None:
         s = day.state
         p = self.params
-        since = day.days_since("last_purchase")
-        bought = s.purchases[: s.n] > 0
-        for after, rich_offer in ((p.light_after_days, p.light_offer), (p.heavy_after_days, p.heavy_offer)):
-            cand = day.matches(np.flatnonzero(bought & (since == after)), p.target)
+        for after, rich_offer in ((p.light_after_days, p.light_offer),
+                                  (p.heavy_after_days, p.heavy_offer)):
+            d = day.t - after
+            if d < 0:
+                continue
+            cand = day.buyers_on(d)
+            cand = day.matches(cand[s.last_purchase[cand] == d], p.target)  # no purchase since day d
             rich = np.isin(s.tier[cand], self.rich_codes_)
             day.give_offer(self, cand[rich], rich_offer.offer(), send_cost=rich_offer.send_cost)
             day.give_offer(self, cand[~rich], p.reminder.offer(), send_cost=p.reminder.send_cost)

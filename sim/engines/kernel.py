@@ -1,0 +1,136 @@
+"""The compiled day kernel: one pass over all customers' columns, no Python per customer.
+
+Core function: :func:`day_kernel`, compiled with numba. It implements exactly the per-customer day
+of :meth:`sim.customer.Customer.step` (the readable reference), over the columnar state:
+re-activation by offer, latent churn, purchase and order value, dropout after a repeat purchase,
+and the one transition a customer may make (churn > event > time > probability). It only
+*decides*: it returns the day's buyers with their order values and the day's moves, which the
+model then books (money, coupons, counters, stage changes) with the same code for both engines.
+
+Random numbers come from the run's behaviour ``numpy.random.Generator`` (numba drives the same
+bit generator), so a run is reproducible from its seed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["day_kernel", "SINCE_CODES"]
+
+#: time-rule reference columns, in the order the kernel receives them
+SINCE_CODES = {"acquired": 0, "first_purchase": 1, "last_purchase": 2, "stage_since": 3}
+
+
+@njit(cache=True, nogil=True)
+def day_kernel(
+    t, n, rng,
+    # customer columns
+    stage, rate, basket, hazard, dropout, purchases, contacts_week,
+    acquired, first_purchase, last_purchase, stage_since,
+    offer_until, offer_lift, offer_reactivation, offer_policy,
+    mod_purchase, mod_basket, mod_churn, arm, tier, group_mod,
+    # stage graph
+    churned, can_churn, churn_target, purchase_mult, basket_mult, churn_mult,
+    ev_ptr, ev_dst, ev_min, tr_ptr, tr_dst, tr_after, tr_since, prob_total, prob_cum, prob_targets,
+    # model constants
+    reactivate_to, fatigue_contacts, fatigue_multiplier, order_shape,
+):  # fmt: skip
+    """Decide day ``t`` for customers ``0..n-1``.
+
+    Returns (buyers, order values, buyers' stages when ordering, moved customers, their new stages).
+    """
+    buyers = np.empty(n, dtype=np.int64)
+    order_stage = np.empty(n, dtype=np.int16)
+    amounts = np.empty(n, dtype=np.float64)
+    move_idx = np.empty(n, dtype=np.int64)
+    move_to = np.empty(n, dtype=np.int16)
+    nb = 0
+    nm = 0
+    n_prob = prob_cum.shape[1]
+    for i in range(n):
+        st = stage[i]
+        valid = offer_until[i] >= t
+        lost = churned[st]
+        if lost and valid and offer_reactivation[i] > 0.0:
+            # a lost customer neither buys nor churns; an offer may bring it back
+            if rng.random() < offer_reactivation[i]:
+                move_idx[nm] = i
+                move_to[nm] = reactivate_to[offer_policy[i]]
+                nm += 1
+                continue
+        # One uniform decides both: churn with probability h; otherwise, rescaled to [0, 1), it
+        # decides the purchase (P = 1 - exp(-rate)). Over-contacted customers churn faster.
+        u = rng.random() if not lost else 1.0
+        churn = False
+        if can_churn[st] and not lost:
+            h = hazard[i] * churn_mult[st] * mod_churn[i] * group_mod[2, arm[i] + 1, st, tier[i] + 1]
+            if h > 0.0:
+                if contacts_week[i] > fatigue_contacts:
+                    h *= fatigue_multiplier
+                if u < h:
+                    churn = True
+                else:
+                    u = (u - h) / (1.0 - h)
+        bought = False
+        if not churn and not lost:
+            lam = rate[i] * purchase_mult[st] * mod_purchase[i] * group_mod[0, arm[i] + 1, st, tier[i] + 1]
+            if valid:
+                lam *= offer_lift[i]
+            # 1 - exp(-lam) <= lam, so the exact test is needed only when u < lam
+            if u < lam:
+                bought = u < -np.expm1(-lam)
+        if bought:
+            value = basket[i] * basket_mult[st] * mod_basket[i] * group_mod[1, arm[i] + 1, st, tier[i] + 1]
+            if order_shape > 0.0:
+                value *= rng.gamma(order_shape, 1.0 / order_shape)
+            buyers[nb] = i
+            amounts[nb] = value
+            order_stage[nb] = st
+            nb += 1
+            if purchases[i] + 1 >= 2 and can_churn[st] and dropout[i] > 0.0:
+                if rng.random() < dropout[i]:
+                    churn = True
+        if churn:
+            move_idx[nm] = i
+            move_to[nm] = churn_target[st]
+            nm += 1
+            continue
+        moved = False
+        if bought:
+            count = purchases[i] + 1
+            for r in range(ev_ptr[st], ev_ptr[st + 1]):
+                if count >= ev_min[r]:
+                    move_idx[nm] = i
+                    move_to[nm] = ev_dst[r]
+                    nm += 1
+                    moved = True
+                    break
+        if not moved:
+            for r in range(tr_ptr[st], tr_ptr[st + 1]):
+                code = tr_since[r]
+                if code == 0:
+                    ref = acquired[i]
+                elif code == 1:
+                    ref = first_purchase[i]
+                elif code == 2:
+                    ref = t if bought else last_purchase[i]
+                else:
+                    ref = stage_since[i]
+                if code == 1 and bought and ref < 0:
+                    ref = t
+                if ref >= 0 and t - ref >= tr_after[r]:
+                    move_idx[nm] = i
+                    move_to[nm] = tr_dst[r]
+                    nm += 1
+                    moved = True
+                    break
+        if not moved and prob_total[st] > 0.0:
+            u = rng.random()
+            for k in range(n_prob):
+                if u < prob_cum[st, k]:
+                    move_idx[nm] = i
+                    move_to[nm] = prob_targets[st, k]
+                    nm += 1
+                    break
+    return buyers[:nb], amounts[:nb], order_stage[:nb], move_idx[:nm], move_to[:nm]
