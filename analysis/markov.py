@@ -38,14 +38,14 @@ def _transition_matrix(P: Any) -> np.ndarray:
         raise ConfigError("P must be finite; got nan or inf entries")
     if np.any((mat < 0.0) | (mat > 1.0)):
         raise ConfigError(
-            f"P entries must be in [0, 1]; got min {mat.min()!r}, max {mat.max()!r}"
+            f"P entries must be in [0, 1]; got min {float(mat.min())!r}, max {float(mat.max())!r}"
         )
     row_err = np.abs(mat.sum(axis=1) - 1.0)
     if np.any(row_err > _ROW_SUM_TOL):
         row = int(np.argmax(row_err))
         raise ConfigError(
             f"P rows must sum to 1 within {_ROW_SUM_TOL:g}; row {row} sums to "
-            f"{mat[row].sum()!r}"
+            f"{float(mat[row].sum())!r}"
         )
     return mat
 
@@ -66,13 +66,17 @@ def _start_distribution(start: Any, n_states: int) -> np.ndarray:
     try:
         dist = np.asarray(start, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"start must be a stage index or a share vector; got {start!r:.80}") from exc
+        raise ConfigError(
+            f"start must be a stage index or a share vector; got {start!r:.80}"
+        ) from exc
     if dist.shape != (n_states,):
         raise ConfigError(f"start must have shape ({n_states},) to match P; got {dist.shape}")
     if not np.all(np.isfinite(dist)) or np.any(dist < 0.0):
         raise ConfigError(f"start shares must be finite and >= 0; got {dist.tolist()}")
     if abs(dist.sum() - 1.0) > _ROW_SUM_TOL:
-        raise ConfigError(f"start shares must sum to 1 within {_ROW_SUM_TOL:g}; got {dist.sum()!r}")
+        raise ConfigError(
+            f"start shares must sum to 1 within {_ROW_SUM_TOL:g}; got {float(dist.sum())!r}"
+        )
     return dist
 
 
@@ -193,7 +197,8 @@ def discounted_value(P: Any, R: Any, discount: float, horizon: int | None = None
     if horizon is None:
         if not (math.isfinite(d) and 0.0 <= d < 1.0):
             raise ConfigError(
-                f"discount must be in [0, 1) for an infinite horizon (horizon=None); got {discount!r}"
+                "discount must be in [0, 1) for an infinite horizon (horizon=None); "
+                f"got {discount!r}"
             )
         return np.linalg.solve(np.eye(n_states) - d * mat, rewards)
     steps = _horizon(horizon)

@@ -112,26 +112,31 @@ class PowerResult:
 # validation helpers
 
 
+def _shown(value: Any) -> Any:
+    """``value`` for an error message: numpy scalars as plain Python numbers."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _real(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ConfigError(f"{name} must be a real number; got {value!r}")
     out = float(value)
     if not math.isfinite(out):
-        raise ConfigError(f"{name} must be finite; got {value!r}")
+        raise ConfigError(f"{name} must be finite; got {_shown(value)!r}")
     return out
 
 
 def _open_unit(name: str, value: Any) -> float:
     out = _real(name, value)
     if not 0.0 < out < 1.0:
-        raise ConfigError(f"{name} must be in (0, 1); got {value!r}")
+        raise ConfigError(f"{name} must be in (0, 1); got {_shown(value)!r}")
     return out
 
 
 def _positive(name: str, value: Any) -> float:
     out = _real(name, value)
     if out <= 0.0:
-        raise ConfigError(f"{name} must be > 0; got {value!r}")
+        raise ConfigError(f"{name} must be > 0; got {_shown(value)!r}")
     return out
 
 
@@ -146,20 +151,23 @@ def _common(alpha: Any, ratio: Any, alternative: Any, mde: Any, n_per_arm: Any, 
     alpha = _open_unit("alpha", alpha)
     ratio = _positive("ratio", ratio)
     alternative = _choice("alternative", alternative, _ALTERNATIVES)
-    missing = [k for k, v in (("mde", mde), ("n_per_arm", n_per_arm), ("power", power)) if v is None]
+    given = (("mde", mde), ("n_per_arm", n_per_arm), ("power", power))
+    missing = [name for name, value in given if value is None]
     if len(missing) != 1:
         raise ConfigError(
             "exactly one of mde, n_per_arm, power must be None (the quantity solved for); "
             f"got {len(missing)} None: {missing}"
         )
     if n_per_arm is not None:
-        n_per_arm = _real("n_per_arm", n_per_arm)
-        if n_per_arm < _MIN_N:
-            raise ConfigError(f"n_per_arm must be >= 2; got {n_per_arm!r}")
+        if _real("n_per_arm", n_per_arm) < _MIN_N:
+            raise ConfigError(f"n_per_arm must be >= 2; got {_shown(n_per_arm)!r}")
+        n_per_arm = float(n_per_arm)
     if power is not None:
-        power = _real("power", power)
-        if not alpha < power < 1.0:
-            raise ConfigError(f"power must be in (alpha, 1) = ({alpha}, 1); got {power!r}")
+        if not alpha < _real("power", power) < 1.0:
+            raise ConfigError(
+                f"power must be in (alpha, 1) = ({alpha}, 1); got {_shown(power)!r}"
+            )
+        power = float(power)
     if mde is not None:
         mde = _positive("mde", mde)
     return alpha, ratio, alternative, missing[0], mde, n_per_arm, power
@@ -203,7 +211,9 @@ def _proportion_power_fn(
     return _normal_power(delta, se0, se1, alpha, alternative)
 
 
-def _mean_power_fn(test: str, d: float, n1: float, ratio: float, alpha: float, alternative: str):
+def _mean_power_fn(
+    test: str, d: float, n1: float, ratio: float, alpha: float, alternative: str
+) -> float:
     if test == "z":
         return float(NormalIndPower().power(d, n1, alpha, ratio=ratio, alternative=alternative))
     value = float(TTestIndPower().power(d, n1, alpha, ratio=ratio, alternative=alternative))
@@ -212,7 +222,9 @@ def _mean_power_fn(test: str, d: float, n1: float, ratio: float, alpha: float, a
     return _t_power_fallback(d, n1, ratio, alpha, alternative)
 
 
-def _t_power_fallback(d: float, n1: float, ratio: float, alpha: float, alternative: str):
+def _t_power_fallback(
+    d: float, n1: float, ratio: float, alpha: float, alternative: str
+) -> float:
     """Two-sample t power when scipy's noncentral-t CDF returns nan.
 
     ``scipy.special.nctdtr`` can return nan far out in a tail. With ``T = (Z + nc) / S``,
@@ -253,7 +265,9 @@ def _brentq(fn: Callable[[float], float], lo: float, hi: float, what: str, diag:
     try:
         root, info = optimize.brentq(fn, lo, hi, xtol=_XTOL, maxiter=500, full_output=True)
     except (ValueError, RuntimeError) as exc:
-        raise ConvergenceError(f"root search for {what} failed: {exc}", {**diag, "bracket": (lo, hi)}) from exc
+        raise ConvergenceError(
+            f"root search for {what} failed: {exc}", {**diag, "bracket": (lo, hi)}
+        ) from exc
     if not info.converged:
         raise ConvergenceError(
             f"root search for {what} did not converge ({info.flag})",
@@ -263,7 +277,7 @@ def _brentq(fn: Callable[[float], float], lo: float, hi: float, what: str, diag:
 
 
 def _solve_n(power_at: Callable[[float], float], target: float, diag: dict) -> float:
-    """Smallest control-arm size in [2, 1e12] at which ``power_at`` reaches ``target``."""
+    """Control-arm size in [2, 1e12] at which ``power_at`` equals ``target`` (Brent root)."""
     p_lo = power_at(_MIN_N)
     if p_lo >= target:
         raise ConfigError(
@@ -372,8 +386,9 @@ def proportion_power(
     behind R's ``power.prop.test``; its two-sided form equals ``power.prop.test(strict=TRUE)``
     and differs from the default ``strict=FALSE`` only by the far-tail term, which is negligible
     unless power is close to alpha (the examples below reproduce the ``power.prop.test`` help
-    page: n = 76.7, power = 0.740, p2 = 0.8026). ``"unpooled"`` sets :math:`\sigma_0 = \sigma_1` (the Wald
-    test). ``"cohen-h"`` is statsmodels' ``NormalIndPower`` with effect size
+    page: n = 76.7, power = 0.740, p2 = 0.8026); unequal allocation follows [2]_.
+    ``"unpooled"`` sets :math:`\sigma_0 = \sigma_1` (the Wald test).
+    ``"cohen-h"`` is statsmodels' ``NormalIndPower`` with effect size
     :math:`h = 2\arcsin\sqrt{p_t} - 2\arcsin\sqrt{p_c}` (``proportion_effectsize``), the same
     model as R's ``pwr::pwr.2p.test`` (n = 76.65 for the first example below). The three
     differ by a few percent in n; the pooled method matches the analysis in
@@ -619,4 +634,7 @@ def simulated_power_ci(
     denom = 1.0 + z * z / m
     centre = (p_hat + z * z / (2.0 * m)) / denom
     half = z * math.sqrt(p_hat * (1.0 - p_hat) / m + z * z / (4.0 * m * m)) / denom
-    return p_hat, max(0.0, centre - half), min(1.0, centre + half)
+    # at k = 0 (k = m) the bound is exactly 0 (1); set it so rounding cannot leave 1e-18
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)
+    hi = 1.0 if successes == replications else min(1.0, centre + half)
+    return p_hat, lo, hi

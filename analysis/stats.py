@@ -179,7 +179,7 @@ def _vector(name: str, values: Any, *, min_size: int = 1) -> np.ndarray:
         raise ConfigError(f"{name} must have at least {min_size} values; got {arr.size}")
     bad = np.flatnonzero(~np.isfinite(arr))
     if bad.size:
-        raise ConfigError(f"{name} must be finite; got {arr[bad[0]]!r} at index {bad[0]}")
+        raise ConfigError(f"{name} must be finite; got {float(arr[bad[0]])!r} at index {bad[0]}")
     return arr
 
 
@@ -190,19 +190,23 @@ def _same_length(a_name: str, a: np.ndarray, b_name: str, b: np.ndarray) -> None
         )
 
 
+def _shown(value: Any) -> Any:
+    """``value`` for an error message: numpy scalars as plain Python numbers."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _count(name: str, value: Any, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ConfigError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    if not math.isfinite(value) or float(value) != int(value) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}; got {value!r}")
+    numeric = isinstance(value, (int, float, np.integer, np.floating))
+    if (isinstance(value, bool) or not numeric or not math.isfinite(value)
+            or float(value) != int(value) or value < minimum):
+        raise ConfigError(f"{name} must be an integer >= {minimum}; got {_shown(value)!r}")
     return int(value)
 
 
 def _alpha(alpha: Any) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)):
-        raise ConfigError(f"alpha must be in (0, 1); got {alpha!r}")
-    if not 0.0 < alpha < 1.0:
-        raise ConfigError(f"alpha must be in (0, 1); got {alpha!r}")
+    numeric = isinstance(alpha, (int, float, np.integer, np.floating))
+    if isinstance(alpha, bool) or not numeric or not 0.0 < alpha < 1.0:
+        raise ConfigError(f"alpha must be in (0, 1); got {_shown(alpha)!r}")
     return float(alpha)
 
 
@@ -210,14 +214,16 @@ def _events(name: str, values: Any, durations: np.ndarray, durations_name: str) 
     arr = _vector(name, values)
     _same_length(durations_name, durations, name, arr)
     if not np.all((arr == 0) | (arr == 1)):
-        raise ConfigError(f"{name} must contain only 0/1 (or booleans); got {np.unique(arr)!r}")
+        raise ConfigError(
+            f"{name} must contain only 0/1 (or booleans); got values {np.unique(arr).tolist()}"
+        )
     return arr.astype(np.int64)
 
 
 def _durations(name: str, values: Any) -> np.ndarray:
     arr = _vector(name, values)
     if np.any(arr < 0):
-        raise ConfigError(f"{name} must be >= 0; got min {arr.min()!r}")
+        raise ConfigError(f"{name} must be >= 0; got min {float(arr.min())!r}")
     return arr
 
 
@@ -243,7 +249,10 @@ def _normal_estimate(metric, method, m_c, var_c, n_c, m_t, var_t, n_t, alpha) ->
     """Estimate with a z interval and z-test from per-arm statistics and their variances."""
     se = math.sqrt(var_c + var_t)
     if se == 0.0:
-        raise ConfigError(f"{metric}: both arms have zero variance; the interval is undefined")
+        raise ConfigError(
+            f"{metric}: the delta-method variance is 0 in both arms (num_c/den_c and num_t/den_t "
+            "are exact multiples of their denominators); the interval is undefined"
+        )
     diff = m_t - m_c
     half = _z(alpha) * se
     rel, rel_lo, rel_hi = _relative(m_c, var_c, m_t, var_t, alpha)
@@ -773,7 +782,9 @@ def holm(p_values: Any) -> np.ndarray:
     """
     p = _vector("p_values", p_values)
     if np.any((p < 0.0) | (p > 1.0)):
-        raise ConfigError(f"p_values must be in [0, 1]; got min {p.min()!r}, max {p.max()!r}")
+        raise ConfigError(
+            f"p_values must be in [0, 1]; got min {float(p.min())!r}, max {float(p.max())!r}"
+        )
     m = p.size
     order = np.argsort(p, kind="stable")
     stepped = np.minimum(1.0, (m - np.arange(m)) * p[order])
@@ -828,7 +839,7 @@ def srm_test(
     if np.any(shares <= 0) or abs(shares.sum() - 1.0) > 1e-6:
         raise ConfigError(
             f"expected_shares must be positive and sum to 1; got {shares.tolist()} "
-            f"(sum {shares.sum()!r})"
+            f"(sum {float(shares.sum())!r})"
         )
     if isinstance(threshold, bool) or not 0.0 < threshold < 1.0:
         raise ConfigError(f"threshold must be in (0, 1); got {threshold!r}")
@@ -854,7 +865,8 @@ def kaplan_meier(durations: Any, observed: Any) -> KaplanMeierResult:
     -------
     KaplanMeierResult
         Arrays at the distinct event times: survival, Greenwood standard error, number at
-        risk and number of events.
+        risk and number of events. The arrays are empty when no event is observed, and the
+        Greenwood standard error is nan where survival reaches 0 (it is undefined there).
 
     Raises
     ------

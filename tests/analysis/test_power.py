@@ -85,8 +85,13 @@ def test_mean_power_matches_statsmodels(test, alpha, ratio, alternative):
                          ratio=ratio, alternative=alternative, test=test)
     assert ref.power(mde_res.effect_size, 300, alpha, ratio, alternative=alternative) == (
         pytest.approx(0.9, abs=1e-9))
+    # statsmodels 0.15 solve_power(effect_size=None, alternative="smaller") can return a wrong
+    # root silently (t, ratio=3: power 7.6e-52 at its answer), so "smaller" is compared with
+    # the mirrored "larger" solution; power is symmetric under d -> -d with the tails swapped
+    mirrored = alternative == "smaller"
     d_ref = ref.solve_power(effect_size=None, nobs1=300, alpha=alpha, power=0.9, ratio=ratio,
-                            alternative=alternative)
+                            alternative="larger" if mirrored else alternative)
+    d_ref = -d_ref if mirrored else d_ref
     assert mde_res.effect_size == pytest.approx(d_ref, abs=1e-5)  # statsmodels xtol=1e-5
     assert mde_res.mde_absolute == pytest.approx(abs(mde_res.effect_size) * sd, rel=1e-12)
 
@@ -321,3 +326,22 @@ def test_simulated_power_ci_rejects_bad_inputs(args, match):
     """Bad counts or levels raise ConfigError."""
     with pytest.raises(ConfigError, match=match):
         simulated_power_ci(*args)
+
+
+def test_t_power_finite_where_statsmodels_returns_nan():
+    """Two-sided t power stays finite where scipy's noncentral t makes statsmodels return nan."""
+    d, n, ratio, alpha = 0.8989898989899673, 300, 0.5, 0.01
+    assert math.isnan(TTestIndPower().power(d, n, alpha, ratio, alternative="two-sided"))
+    res = mean_power(baseline_mean=0.0, sd=1.0, mde=d, n_per_arm=n, ratio=ratio, alpha=alpha)
+    one_tail = TTestIndPower().power(d, n, alpha / 2, ratio, alternative="larger")
+    # the far tail is below 1e-12 by the bound in _t_power_fallback
+    assert res.power == pytest.approx(one_tail, abs=1e-12)
+
+
+@pytest.mark.parametrize("alternative", ALTERNATIVES)
+@pytest.mark.parametrize(("d", "n", "ratio"), [(0.2, 300, 1.5), (0.05, 40, 1.0), (-0.3, 100, 0.7)])
+def test_t_power_fallback_equals_statsmodels_where_finite(alternative, d, n, ratio):
+    """The nan fallback's tail formula equals statsmodels wherever statsmodels is finite."""
+    expected = TTestIndPower().power(d, n, 0.05, ratio, alternative=alternative)
+    got = power_mod._t_power_fallback(d, n, ratio, 0.05, alternative)
+    assert got == pytest.approx(expected, abs=1e-12)
