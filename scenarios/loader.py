@@ -11,7 +11,7 @@ data only: nothing in it is imported or executed.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from scenarios.schema import ScenarioConfig
 from sim.errors import ConfigError
 
-__all__ = ["Scenario", "load_scenario", "parse_scenario", "presets", "DEFAULT_PRESET", "MAX_SCENARIO_BYTES"]
+__all__ = ["Scenario", "load_scenario", "parse_scenario", "scenario_from_data", "presets", "DEFAULT_PRESET", "MAX_SCENARIO_BYTES"]
 
 DEFAULT_PRESET = "retail_tiers"
 MAX_SCENARIO_BYTES = 256 * 1024
@@ -35,6 +35,7 @@ class Scenario:
     policies: tuple
     source: str
     text: str = ""  # the TOML it was read from (sent to worker processes, which re-validate it)
+    data: dict = field(default_factory=dict, compare=False)  # the parsed TOML, before validation
 
     @property
     def name(self) -> str:
@@ -97,6 +98,11 @@ def parse_scenario(data: bytes | str, *, source: str = "scenario") -> Scenario:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    return scenario_from_data(raw, source=source, text=text)
+
+
+def scenario_from_data(raw: dict[str, Any], *, source: str = "scenario", text: str = "") -> Scenario:
+    """Validate a scenario given as parsed data (e.g. TOML with sweep values filled in)."""
     try:
         config = ScenarioConfig.model_validate(raw)
     except ValidationError as exc:
@@ -104,7 +110,7 @@ def parse_scenario(data: bytes | str, *, source: str = "scenario") -> Scenario:
     policies = []
     for i, table in enumerate(config.policies):
         policies.append(_build_policy(table, f"{source}: policies[{i}]"))
-    scenario = Scenario(config=config, policies=tuple(policies), source=source, text=text)
+    scenario = Scenario(config=config, policies=tuple(policies), source=source, text=text, data=raw)
     _check_buildable(scenario, source)
     return scenario
 

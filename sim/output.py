@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sim.errors import ConfigError
 
-__all__ = ["atomic_output_dir", "check_output_dir", "write_run", "write_json_atomic"]
+__all__ = ["atomic_output_dir", "check_output_dir", "write_run", "write_json_atomic", "write_csv_atomic"]
 
 
 def check_output_dir(dest: str | Path, *, overwrite: bool = False) -> Path:
@@ -60,6 +60,13 @@ def write_json_atomic(path: Path, data) -> None:
     """Write JSON to ``path`` via a temporary file and a rename."""
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=_jsonable), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_csv_atomic(path: Path, frame) -> None:
+    """Write a DataFrame as CSV to ``path`` via a temporary file and a rename."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_csv(tmp, index=False)
     os.replace(tmp, path)
 
 
