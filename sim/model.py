@@ -205,6 +205,7 @@ class CustomerModel(mesa.Model):
         s.basket[rows] = draw(c.basket_value, count, rng) * (q.basket_multiplier if q else 1.0)
         s.hazard[rows] = np.minimum(1.0, draw(c.churn_hazard, count, rng) * (q.churn_multiplier if q else 1.0))
         s.dropout[rows] = draw(c.dropout_after_purchase, count, rng)
+        s.coverage_u[rows] = rng.random(count)
         s.channel[rows] = channel
         s.stage[rows] = stage
         s.stage_since[rows] = t
@@ -346,16 +347,16 @@ class CustomerModel(mesa.Model):
         slot[:] = 0
         day = Day(self, t, self.streams.policy)
         scopes = self._scopes()
-        for p, scope, arms in zip(self.policies, scopes, self.policy_arms):
-            day.scope, day.scope_arms = scope, arms
+        for k, (p, scope, arms) in enumerate(zip(self.policies, scopes, self.policy_arms)):
+            day.scope, day.scope_arms, day.coverage = scope, arms, (p.params.coverage, k)
             p.apply(day)
         if self.engine == "agent":
             buyers, amounts, order_stage = self._step_agents(t)
         else:
             buyers, amounts, order_stage = self._vector.step(t)
         day.order_stage = order_stage
-        for p, scope, arms in zip(self.policies, scopes, self.policy_arms):
-            day.scope, day.scope_arms = scope, arms
+        for k, (p, scope, arms) in enumerate(zip(self.policies, scopes, self.policy_arms)):
+            day.scope, day.scope_arms, day.coverage = scope, arms, (p.params.coverage, k)
             p.on_purchases(day, buyers, amounts)
         self.buyers_log[t] = buyers
         self.buyers_log.pop(t - BUYERS_LOOKBACK, None)

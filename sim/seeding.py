@@ -40,6 +40,9 @@ def make_streams(seed: SeedLike) -> Streams:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer or a SeedSequence; got {seed!r}")
         root = np.random.SeedSequence(int(seed))
-    children = root.spawn(len(STREAM_NAMES))
+    # spawn from a fresh copy: SeedSequence.spawn advances the object's child counter, so a
+    # SeedSequence used twice (say, for an experiment's twin world) would give other streams
+    fresh = np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key, pool_size=root.pool_size)
+    children = fresh.spawn(len(STREAM_NAMES))
     gens = {name: np.random.Generator(np.random.PCG64(ss)) for name, ss in zip(STREAM_NAMES, children)}
     return Streams(**gens, entropy=int(root.entropy), spawn_key=tuple(root.spawn_key))

@@ -27,6 +27,7 @@ FIELDS: dict[str, tuple[type, float, tuple[int, ...]]] = {
     "hazard": (np.float32, 0.0, ()),  # daily latent churn probability
     "dropout": (np.float32, 0.0, ()),  # churn probability after a repeat purchase
     "channel": (np.int16, NONE, ()),  # acquisition channel; NONE for the initial base
+    "coverage_u": (np.float32, 0.0, ()),  # uniform draw deciding which programmes reach the customer
     # lifecycle
     "stage": (np.int16, 0, ()),
     "stage_since": (np.int32, 0, ()),

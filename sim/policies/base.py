@@ -29,6 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Policy", "PolicyParams", "Target", "Offer", "Day", "NoIntervention"]
 
+_GOLDEN = 0.6180339887498949  # coverage offset between policies (golden-ratio rotation)
+
 
 class Target(BaseModel):
     """Whom a policy addresses. Empty lists mean 'any'; fields combine with AND, names with OR."""
@@ -41,10 +43,16 @@ class Target(BaseModel):
 
 
 class PolicyParams(BaseModel):
-    """Base of every policy's parameter model; subclasses add their own fields."""
+    """Base of every policy's parameter model; subclasses add their own fields.
+
+    ``coverage`` is the share of customers the programme can reach at all (1 = everyone it
+    targets). Which customers are covered is fixed per customer and policy for the whole run, so
+    a budget that pays for half the customers treats the same half every day.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     target: Target = Target()
+    coverage: float = Field(1.0, ge=0, le=1)
 
 
 @dataclass(frozen=True)
@@ -150,12 +158,22 @@ class Day:
         self.scope: np.ndarray | None = None
         #: the arm codes behind ``scope`` (None: every arm)
         self.scope_arms: tuple[int, ...] | None = None
+        #: (coverage, policy position) of the current policy
+        self.coverage: tuple[float, int] = (1.0, 0)
         #: after the customers acted: today's buyers' stage when they ordered (aligned with buyers)
         self.order_stage: np.ndarray | None = None
 
     def _scoped(self, idx: np.ndarray) -> np.ndarray:
         idx = np.asarray(idx, dtype=np.int64)
-        return idx if self.scope is None else idx[self.scope[idx]]
+        if self.scope is not None:
+            idx = idx[self.scope[idx]]
+        share, k = self.coverage
+        if share < 1.0:
+            # each policy sees the customers' coverage draws rotated by its own offset, so two
+            # policies with partial coverage reach different (not nested) customers
+            u = np.mod(self.state.coverage_u[idx] + k * _GOLDEN, 1.0)
+            idx = idx[u < share]
+        return idx
 
     # --- selecting ----------------------------------------------------------------------------
 
@@ -258,7 +276,9 @@ class Day:
             s.offer_discount[idx] = offer.discount
             s.offer_min_spend[idx] = offer.min_spend
             s.offer_lift[idx] = offer.purchase_lift
-            s.offer_reactivation[idx] = offer.reactivation
+            # only a policy with a reactivate_to stage (model.reactivate_to >= 0) brings holders back
+            can_return = self.model.reactivate_to[self.model.policy_id(policy)] >= 0
+            s.offer_reactivation[idx] = offer.reactivation if can_return else 0.0
         return idx
 
     def scale(self, idx: np.ndarray, *, purchase: float = 1.0, basket: float = 1.0, churn: float = 1.0) -> None:
@@ -281,7 +301,7 @@ class Day:
         Targets by stage and tier only are applied as a table the engines look up per customer,
         with no pass over the customers here; other targets select customers explicitly.
         """
-        if target.segments or target.channels:
+        if target.segments or target.channels or self.coverage[0] < 1.0:
             self.scale(self.customers(target), purchase=purchase, basket=basket, churn=churn)
             return
         m = self.model
