@@ -12,6 +12,7 @@ import math
 import mesa
 import numpy as np
 
+from sim.draws import gamma_variate, uniform
 from sim.state import NONE
 
 __all__ = ["Customer"]
@@ -30,42 +31,55 @@ class Customer(mesa.Agent):
         return self.model.graph.names[self.model.state.stage[self.index]]
 
     def step(self) -> None:
-        """One day: re-activation, latent churn, purchase, dropout, one stage transition."""
+        """One day: re-activation, latent churn, purchase, dropout, one stage transition.
+
+        Draws are the customer's own (:func:`sim.draws.uniform` by day and purpose), the same
+        numbers the vectorised engine uses: slot 0 decides churn and purchase, 1 the dropout after
+        a repeat purchase, 2 a probability rule, 3 a re-activation, 8 onwards the order value.
+        """
         m = self.model
-        s, g, rng, t, i = m.state, m.graph, m.streams.behaviour, m.day, self.index
+        s, g, t, i = m.state, m.graph, m.day, self.index
+        key, uid = np.uint64(m.streams.behaviour), s.uid[i]
         st = int(s.stage[i])
         offer_valid = s.offer_until[i] >= t
         cell = (int(s.arm[i]) + 1, st, int(s.tier[i]) + 1)  # policies' multipliers by arm, stage, tier
         gm = m.group_mod
+        lost = bool(g.churned[st])
 
-        if g.churned[st]:
-            # a lost customer neither buys nor churns again (no churn rule, purchase multiplier 0
-            # below); an offer that can re-activate it comes first, else the stage's own time and
-            # probability rules apply, as in the vector engine
-            if offer_valid and s.offer_reactivation[i] > 0 and rng.random() < s.offer_reactivation[i]:
+        if lost and offer_valid and s.offer_reactivation[i] > 0:
+            # a lost customer neither buys nor churns; an offer may bring it back
+            if uniform(key, uid, t, 3) < s.offer_reactivation[i]:
                 self._move(int(m.reactivate_to[s.offer_policy[i]]), t)
                 return
 
-        hazard = float(s.hazard[i]) * float(g.churn_mult[st]) * float(s.mod_churn[i]) * float(gm[(2, *cell)])
-        if s.contacts_week[i] > m.fatigue_contacts:
-            hazard *= m.fatigue_multiplier
-        churn = bool(g.can_churn[st]) and rng.random() < hazard
+        # one uniform decides both: churn with probability h; otherwise, rescaled, the purchase
+        u = uniform(key, uid, t, 0)
+        churn = False
+        if g.can_churn[st] and not lost:
+            hazard = float(s.hazard[i]) * float(g.churn_mult[st]) * float(s.mod_churn[i]) * float(gm[(2, *cell)])
+            if s.contacts_week[i] > m.fatigue_contacts:
+                hazard *= m.fatigue_multiplier
+            if hazard > 0:
+                if u < hazard:
+                    churn = True
+                else:
+                    u = (u - hazard) / (1.0 - hazard)
 
         bought = False
-        if not churn:
+        if not churn and not lost:
             lam = float(s.rate[i]) * float(g.purchase_mult[st]) * float(s.mod_purchase[i]) * float(gm[(0, *cell)])
             if offer_valid:
                 lam *= float(s.offer_lift[i])
-            bought = rng.random() < -math.expm1(-lam)
+            bought = u < -math.expm1(-lam)
         if bought:
             amount = float(s.basket[i]) * float(g.basket_mult[st]) * float(s.mod_basket[i]) * float(gm[(1, *cell)])
             if m.order_shape is not None:
-                amount *= rng.gamma(m.order_shape, 1.0 / m.order_shape)
+                amount *= gamma_variate(float(m.order_shape), key, uid, t, 8) / m.order_shape
             m.record_orders(np.array([i]), np.array([amount]), t)
             m._buyers.append(i)
             m._amounts.append(amount)
             m._order_stage.append(st)
-            if s.purchases[i] >= 2 and g.can_churn[st] and rng.random() < s.dropout[i]:
+            if s.purchases[i] >= 2 and g.can_churn[st] and s.dropout[i] > 0 and uniform(key, uid, t, 1) < s.dropout[i]:
                 churn = True
 
         if churn:
@@ -82,7 +96,7 @@ class Customer(mesa.Agent):
                 self._move(rule.target, t)
                 return
         if g.prob_total[st] > 0:
-            u = rng.random()
+            u = uniform(key, uid, t, 2)
             for k in range(g.prob_cum.shape[1]):
                 if u < g.prob_cum[st, k]:
                     self._move(int(g.prob_targets[st, k]), t)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sim.draws import uniforms
 from sim.state import NONE
 
 __all__ = ["ArmSpec", "ExperimentDesign", "Assignment", "Outcomes", "run_world", "RETENTION_HORIZONS"]
@@ -150,7 +151,6 @@ class Assignment:
     def _assign(self, model, idx: np.ndarray, t: int, *, blocked: bool) -> None:
         s = model.state
         rng = model.streams.assignment
-        k = len(self.design.arms)
         if self.fixed_arm is not None:
             arms = np.full(idx.size, self.fixed_arm, dtype=np.int8)
         elif blocked:
@@ -160,7 +160,11 @@ class Assignment:
                 members = np.flatnonzero(strata == value)
                 arms[members] = _blocked_arms(members.size, self.design.shares, rng)
         else:
-            arms = rng.choice(k, size=idx.size, p=self.design.shares).astype(np.int8)
+            # arrivals: each customer's own draw, so the same customer gets the same arm in
+            # every world of this seed (whatever else arrived that day)
+            u = uniforms(np.uint64(model.streams.assignment_key), s.uid[idx], t, 0)
+            edges = np.cumsum(self.design.shares)[:-1]
+            arms = np.searchsorted(edges, u, side="right").astype(np.int8)
         s.arm[idx] = arms
         s.assigned[idx] = t
         s.stage_at_assign[idx] = s.stage[idx]

@@ -22,7 +22,8 @@ import mesa
 import numpy as np
 
 from sim.acquisition import Channel
-from sim.distributions import draw, order_value_shape
+from sim.distributions import order_value_shape
+from sim.draws import customer_ids, traits_from_uniforms, uniforms
 from sim.ledger import Ledger
 from sim.policies.base import Day, Policy
 from sim.records import DailyRecorder, RunResult
@@ -133,6 +134,7 @@ class CustomerModel(mesa.Model):
         self.buyers_log: dict[int, np.ndarray] = {}
         self.ledger = Ledger(names, self.channel_names)
         self.pending_referrals: dict[int, int] = {}
+        self._arrived: dict[tuple[int, int], int] = {}  # arrivals so far by (source, day)
 
         self.state = CustomerState(capacity=max(1024, int(n0 * 1.25) + 1024))
         self.day = 0
@@ -199,13 +201,21 @@ class CustomerModel(mesa.Model):
         if count == 0:
             return rows
         c = self.config.customers
-        rng = self.streams.traits
+        # identity: source (1 = initial base, 2 + channel), arrival day, arrival order that day
+        source = 1 if channel == NONE else 2 + channel
+        first = self._arrived.get((source, t), 0)
+        self._arrived[(source, t)] = first + count
+        uid = customer_ids(np.uint64(self.streams.ids), source, t, first, count)
+        s.uid[rows] = uid
+        key = np.uint64(self.streams.traits)
+        u = [np.clip(uniforms(key, uid, 0, k), 1e-12, 1 - 1e-12) for k in range(5)]
         q = self.channels[channel] if channel != NONE else None
-        s.rate[rows] = draw(c.purchase_rate, count, rng) * (q.purchase_multiplier if q else 1.0)
-        s.basket[rows] = draw(c.basket_value, count, rng) * (q.basket_multiplier if q else 1.0)
-        s.hazard[rows] = np.minimum(1.0, draw(c.churn_hazard, count, rng) * (q.churn_multiplier if q else 1.0))
-        s.dropout[rows] = draw(c.dropout_after_purchase, count, rng)
-        s.coverage_u[rows] = rng.random(count)
+        s.rate[rows] = traits_from_uniforms(c.purchase_rate, u[0]) * (q.purchase_multiplier if q else 1.0)
+        s.basket[rows] = traits_from_uniforms(c.basket_value, u[1]) * (q.basket_multiplier if q else 1.0)
+        hazard = traits_from_uniforms(c.churn_hazard, u[2]) * (q.churn_multiplier if q else 1.0)
+        s.hazard[rows] = np.minimum(1.0, hazard)
+        s.dropout[rows] = traits_from_uniforms(c.dropout_after_purchase, u[3])
+        s.coverage_u[rows] = u[4]
         s.channel[rows] = channel
         s.stage[rows] = stage
         s.stage_since[rows] = t

@@ -1,8 +1,11 @@
 """Seeding: one root ``SeedSequence`` per run, spawned into independent streams per subsystem.
 
-Core object: :class:`Streams`. Separate streams for arrivals, customer traits, customer behaviour,
-policies and experiment assignment mean that adding a policy draw cannot shift the draws of customers, and that two arms
-of an experiment built from the same seed share the same customers (common random numbers).
+Core object: :class:`Streams`. Sequential generators drive arrivals (how many customers each
+channel brings), policies, Mesa and experiment assignment; customers' traits and daily behaviour
+use counter-based draws (:mod:`sim.draws`) under their own keys, so every customer has the same
+random numbers in every world that shares the seed. Adding a policy draw cannot shift the draws
+of customers, and two arms of an experiment built from the same seed share the same customers
+(common random numbers).
 """
 
 from __future__ import annotations
@@ -15,19 +18,22 @@ __all__ = ["Streams", "make_streams", "SeedLike"]
 
 SeedLike = int | np.random.SeedSequence
 
-STREAM_NAMES = ("arrivals", "traits", "behaviour", "policy", "mesa", "assignment")
+GENERATORS = ("arrivals", "policy", "mesa", "assignment")
+KEYS = ("ids", "traits", "behaviour", "assignment_key")
 
 
 @dataclass(frozen=True)
 class Streams:
-    """Independent generators of one run, and the seed they came from."""
+    """Independent generators and draw keys of one run, and the seed they came from."""
 
     arrivals: np.random.Generator
-    traits: np.random.Generator
-    behaviour: np.random.Generator
     policy: np.random.Generator
     mesa: np.random.Generator
     assignment: np.random.Generator
+    ids: int  # key of customer identities
+    traits: int  # key of trait draws
+    behaviour: int  # key of daily behaviour draws
+    assignment_key: int  # key of arm draws for customers arriving during an experiment
     entropy: int
     spawn_key: tuple[int, ...]
 
@@ -40,9 +46,9 @@ def make_streams(seed: SeedLike) -> Streams:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer or a SeedSequence; got {seed!r}")
         root = np.random.SeedSequence(int(seed))
-    # spawn from a fresh copy: SeedSequence.spawn advances the object's child counter, so a
-    # SeedSequence used twice (say, for an experiment's twin world) would give other streams
-    fresh = np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key, pool_size=root.pool_size)
-    children = fresh.spawn(len(STREAM_NAMES))
-    gens = {name: np.random.Generator(np.random.PCG64(ss)) for name, ss in zip(STREAM_NAMES, children)}
-    return Streams(**gens, entropy=int(root.entropy), spawn_key=tuple(root.spawn_key))
+    # spawn from a copy so that building streams twice from one SeedSequence gives the same run
+    root = np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key, pool_size=root.pool_size)
+    children = root.spawn(len(GENERATORS) + len(KEYS))
+    gens = {name: np.random.Generator(np.random.PCG64(ss)) for name, ss in zip(GENERATORS, children)}
+    keys = {name: int(ss.generate_state(1, np.uint64)[0]) for name, ss in zip(KEYS, children[len(GENERATORS):])}
+    return Streams(**gens, **keys, entropy=int(root.entropy), spawn_key=tuple(root.spawn_key))

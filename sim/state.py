@@ -21,7 +21,8 @@ NONE = -1
 
 # name: (dtype, fill value, leading shape). Leading shape () for one value per customer.
 FIELDS: dict[str, tuple[type, float, tuple[int, ...]]] = {
-    # traits drawn at acquisition
+    # identity (keys the customer's random draws) and traits drawn at acquisition
+    "uid": (np.uint64, 0, ()),
     "rate": (np.float32, 0.0, ()),  # purchases per day
     "basket": (np.float32, 0.0, ()),  # mean order value
     "hazard": (np.float32, 0.0, ()),  # daily latent churn probability

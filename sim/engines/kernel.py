@@ -7,14 +7,16 @@ and the one transition a customer may make (churn > event > time > probability).
 *decides*: it returns the day's buyers with their order values and the day's moves, which the
 model then books (money, coupons, counters, stage changes) with the same code for both engines.
 
-Random numbers come from the run's behaviour ``numpy.random.Generator`` (numba drives the same
-bit generator), so a run is reproducible from its seed.
+Random numbers are the customer's own counter-based draws (:mod:`sim.draws`): the same customer
+gets the same numbers on the same day in every world run from the same seed.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from sim.draws import gamma_variate, uniform
 
 __all__ = ["day_kernel", "SINCE_CODES"]
 
@@ -24,7 +26,7 @@ SINCE_CODES = {"acquired": 0, "first_purchase": 1, "last_purchase": 2, "stage_si
 
 @njit(cache=True, nogil=True)
 def day_kernel(
-    t, n, rng,
+    t, n, key, uid,
     # customer columns
     stage, rate, basket, hazard, dropout, purchases, contacts_week,
     acquired, first_purchase, last_purchase, stage_since,
@@ -54,14 +56,14 @@ def day_kernel(
         lost = churned[st]
         if lost and valid and offer_reactivation[i] > 0.0:
             # a lost customer neither buys nor churns; an offer may bring it back
-            if rng.random() < offer_reactivation[i]:
+            if uniform(key, uid[i], t, 3) < offer_reactivation[i]:
                 move_idx[nm] = i
                 move_to[nm] = reactivate_to[offer_policy[i]]
                 nm += 1
                 continue
         # One uniform decides both: churn with probability h; otherwise, rescaled to [0, 1), it
         # decides the purchase (P = 1 - exp(-rate)). Over-contacted customers churn faster.
-        u = rng.random() if not lost else 1.0
+        u = uniform(key, uid[i], t, 0) if not lost else 1.0
         churn = False
         if can_churn[st] and not lost:
             h = hazard[i] * churn_mult[st] * mod_churn[i] * group_mod[2, arm[i] + 1, st, tier[i] + 1]
@@ -83,13 +85,13 @@ def day_kernel(
         if bought:
             value = basket[i] * basket_mult[st] * mod_basket[i] * group_mod[1, arm[i] + 1, st, tier[i] + 1]
             if order_shape > 0.0:
-                value *= rng.gamma(order_shape, 1.0 / order_shape)
+                value *= gamma_variate(order_shape, key, uid[i], t, 8) / order_shape
             buyers[nb] = i
             amounts[nb] = value
             order_stage[nb] = st
             nb += 1
             if purchases[i] + 1 >= 2 and can_churn[st] and dropout[i] > 0.0:
-                if rng.random() < dropout[i]:
+                if uniform(key, uid[i], t, 1) < dropout[i]:
                     churn = True
         if churn:
             move_idx[nm] = i
@@ -126,7 +128,7 @@ def day_kernel(
                     moved = True
                     break
         if not moved and prob_total[st] > 0.0:
-            u = rng.random()
+            u = uniform(key, uid[i], t, 2)
             for k in range(n_prob):
                 if u < prob_cum[st, k]:
                     move_idx[nm] = i

@@ -21,7 +21,6 @@ class VectorEngine:
 
     def __init__(self, model) -> None:
         self.model = model
-        self.rng = model.streams.behaviour
         g = model.graph
         S = len(g)
         # rules grouped by source stage (file order kept within a stage): rules of stage s are
@@ -44,7 +43,7 @@ class VectorEngine:
         """Simulate day ``t``; return today's buyers, order values and stages when ordering."""
         m, s = self.model, self.model.state
         buyers, amounts, order_stage, move_idx, move_to = day_kernel(
-            t, s.n, self.rng,
+            t, s.n, np.uint64(m.streams.behaviour), s.uid,
             s.stage, s.rate, s.basket, s.hazard, s.dropout, s.purchases, s.contacts_week,
             s.acquired, s.first_purchase, s.last_purchase, s.stage_since,
             s.offer_until, s.offer_lift, s.offer_reactivation, s.offer_policy,
