@@ -27,7 +27,8 @@ import pandas as pd
 from scipy import integrate, special
 
 from analysis.calibration._mle import MLEResult, maximize_log_likelihood
-from analysis.calibration.summary import rfm_arrays
+from analysis.calibration.summary import RFMSummary, rfm_arrays
+from analysis.calibration._types import ArrayLike, ParamsLike
 from sim.errors import ConfigError, ConvergenceError, LabError
 
 __all__ = [
@@ -50,7 +51,7 @@ class NotFittedError(LabError, AttributeError):
     """A model method that needs fitted parameters was called before ``fit``."""
 
 
-def _params(params: Mapping[str, float] | Sequence[float], names=BGNBD_PARAMS) -> np.ndarray:
+def _params(params: ParamsLike, names: Sequence[str] = BGNBD_PARAMS) -> np.ndarray:
     if isinstance(params, Mapping):
         missing = [k for k in names if k not in params]
         if missing:
@@ -92,7 +93,8 @@ def _loglik_and_grad(theta: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.nda
     return ll, np.stack([d_r, d_alpha, d_a, d_b])
 
 
-def bgnbd_log_likelihood(params, frequency, recency, T) -> np.ndarray:
+def bgnbd_log_likelihood(params: ParamsLike, frequency: ArrayLike, recency: ArrayLike,
+                         T: ArrayLike) -> np.ndarray:
     """Per-customer BG/NBD log-likelihood, computed in log space.
 
     Parameters
@@ -120,9 +122,9 @@ def bgnbd_log_likelihood(params, frequency, recency, T) -> np.ndarray:
 
     Examples
     --------
-    >>> ll = bgnbd_log_likelihood((0.243, 4.414, 0.793, 2.426), [0, 2], [0.0, 30.43], [38.86, 38.86])
-    >>> ll.round(4).tolist()
-    [-0.5851, -9.4962]
+    >>> params = (0.243, 4.414, 0.793, 2.426)
+    >>> bgnbd_log_likelihood(params, [0, 2], [0.0, 30.43], [38.86, 38.86]).round(4).tolist()
+    [-0.5547, -9.4586]
     """
     theta = _params(params)
     x, tx, t_age = rfm_arrays(pd.DataFrame({"frequency": np.atleast_1d(frequency),
@@ -150,7 +152,6 @@ def _expected_quad(r: float, alpha: float, a: float, b: float, t: float) -> floa
 
 def _expected_closed(r, alpha, a, b, t):
     """Closed form (FHL 2005 eq. 7) with per-element parameters; NaN where it cannot be used."""
-    r, alpha, a, b, t = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (r, alpha, a, b, t)))
     out = np.full(t.shape, np.nan)
     c = a + b - 1.0
     # 2F1(r, b; a+b-1; z) needs c > 0 (c not a pole) and the prefactor needs a != 1.
@@ -166,19 +167,21 @@ def _expected_closed(r, alpha, a, b, t):
 
 def _expected_vectorised(r, alpha, a, b, t) -> np.ndarray:
     """E[X(t)] element-wise: closed form where valid and finite, numerical integral elsewhere."""
-    r, alpha, a, b, t = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (r, alpha, a, b, t)))
+    arrays = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (r, alpha, a, b, t)))
+    shape = arrays[0].shape
+    r, alpha, a, b, t = (v.ravel() for v in arrays)
     out = _expected_closed(r, alpha, a, b, t)
     # Guard the closed form: it must be finite, non-negative and below the Poisson bound
     # E[lambda] t = r t / alpha (dropout can only reduce purchases).
     bound = r * t / alpha
     bad = ~np.isfinite(out) | (out < -1e-12) | (out > bound * (1 + 1e-8) + 1e-12)
-    for idx in zip(*np.nonzero(bad)):
-        out[idx] = _expected_quad(r[idx], alpha[idx], a[idx], b[idx], t[idx])
+    for i in np.flatnonzero(bad):
+        out[i] = _expected_quad(r[i], alpha[i], a[i], b[i], t[i])
     out[t <= 0] = 0.0
-    return out
+    return out.reshape(shape)
 
 
-def bgnbd_expected_transactions(params, t) -> np.ndarray:
+def bgnbd_expected_transactions(params: ParamsLike, t: ArrayLike) -> np.ndarray:
     """Expected repeat purchases ``E[X(t)]`` of a new customer in ``(0, t]`` after the first one.
 
     Uses the Gaussian hypergeometric closed form
@@ -201,7 +204,7 @@ def bgnbd_expected_transactions(params, t) -> np.ndarray:
     Examples
     --------
     >>> round(float(bgnbd_expected_transactions((0.243, 4.414, 0.793, 2.426), 39.0)), 4)
-    0.8095
+    1.1967
     """
     r, alpha, a, b = _params(params)
     t = np.asarray(t, dtype=float)
@@ -210,7 +213,8 @@ def bgnbd_expected_transactions(params, t) -> np.ndarray:
     return _expected_vectorised(r, alpha, a, b, t)
 
 
-def bgnbd_probability_alive(params, frequency, recency, T) -> np.ndarray:
+def bgnbd_probability_alive(params: ParamsLike, frequency: ArrayLike, recency: ArrayLike,
+                            T: ArrayLike) -> np.ndarray:
     """Probability that each customer is still alive at ``T`` given ``(x, t_x, T)``.
 
     ``P(alive) = 1 / (1 + [x > 0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x))``, computed with
@@ -236,7 +240,8 @@ def bgnbd_probability_alive(params, frequency, recency, T) -> np.ndarray:
     return special.expit(-log_odds_dead)
 
 
-def bgnbd_expected_conditional(params, t, frequency, recency, T) -> np.ndarray:
+def bgnbd_expected_conditional(params: ParamsLike, t: ArrayLike, frequency: ArrayLike,
+                               recency: ArrayLike, T: ArrayLike) -> np.ndarray:
     """Expected repeat purchases in ``(T, T + t]`` for customers with history ``(x, t_x, T)``.
 
     Equal to ``P(alive | x, t_x, T) * E[X(t)]`` evaluated at the posterior parameters
@@ -346,7 +351,7 @@ class BetaGeoModel:
         mean_x = max(float(np.mean(x)), 1e-3)
         return {"r": 1.0, "alpha": max(float(np.mean(T)) / mean_x, 1e-3), "a": 1.0, "b": 1.0}
 
-    def fit(self, summary) -> BetaGeoModel:
+    def fit(self, summary: RFMSummary | pd.DataFrame) -> BetaGeoModel:
         """Fit by maximum likelihood.
 
         Parameters
@@ -401,19 +406,22 @@ class BetaGeoModel:
         return self.params_
 
     # -- predictions
-    def log_likelihood(self, frequency, recency, T) -> np.ndarray:
+    def log_likelihood(self, frequency: ArrayLike, recency: ArrayLike,
+                       T: ArrayLike) -> np.ndarray:
         """Per-customer log-likelihood at the fitted parameters."""
         return bgnbd_log_likelihood(self._fitted(), frequency, recency, T)
 
-    def expected_transactions(self, t) -> np.ndarray:
-        """Unconditional ``E[X(t)]`` for a new customer (see :func:`bgnbd_expected_transactions`)."""
+    def expected_transactions(self, t: ArrayLike) -> np.ndarray:
+        """Unconditional ``E[X(t)]`` of a new customer (:func:`bgnbd_expected_transactions`)."""
         return bgnbd_expected_transactions(self._fitted(), t)
 
-    def expected_conditional(self, t, frequency, recency, T) -> np.ndarray:
+    def expected_conditional(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike,
+                             T: ArrayLike) -> np.ndarray:
         """Expected purchases in the next ``t`` (see :func:`bgnbd_expected_conditional`)."""
         return bgnbd_expected_conditional(self._fitted(), t, frequency, recency, T)
 
-    def probability_alive(self, frequency, recency, T) -> np.ndarray:
+    def probability_alive(self, frequency: ArrayLike, recency: ArrayLike,
+                          T: ArrayLike) -> np.ndarray:
         """``P(alive)`` at ``T`` (see :func:`bgnbd_probability_alive`)."""
         return bgnbd_probability_alive(self._fitted(), frequency, recency, T)
 
@@ -453,8 +461,10 @@ class MultistartResult:
     consistent: bool
 
 
-def multistart(summary, starts: Sequence[Mapping[str, float]] | int = 5, *,
-               model: BetaGeoModel | None = None, rng=None, rtol: float = 1e-3,
+def multistart(summary: RFMSummary | pd.DataFrame,
+               starts: Sequence[Mapping[str, float]] | int = 5, *,
+               model: BetaGeoModel | None = None,
+               rng: np.random.Generator | int | None = None, rtol: float = 1e-3,
                ll_atol: float = 1e-4) -> MultistartResult:
     """Refit from several starting points and report whether they reach the same optimum.
 
@@ -480,7 +490,8 @@ def multistart(summary, starts: Sequence[Mapping[str, float]] | int = 5, *,
             raise ConfigError(f"starts must be >= 1; got {starts}")
         gen = np.random.default_rng(rng)
         # log-uniform in [0.05, 20]; alpha (a time scale) is further scaled by mean age / 10
-        alpha_scale = float(np.mean(rfm_arrays(summary, owner="multistart")[2])) / 10.0
+        alpha_scale = (float(np.mean(rfm_arrays(summary, owner="multistart")[2])) / 10.0
+                       if "alpha" in names else 1.0)
         draws = np.exp(gen.uniform(np.log(0.05), np.log(20.0), size=(starts, len(names))))
         start_list = [
             {k: float(v) * (alpha_scale if k == "alpha" else 1.0) for k, v in zip(names, row)}

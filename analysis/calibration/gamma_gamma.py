@@ -27,11 +27,13 @@ import inspect
 from collections.abc import Mapping
 
 import numpy as np
+import pandas as pd
 from scipy import special
 
 from analysis.calibration._mle import maximize_log_likelihood
 from analysis.calibration.bgnbd import NotFittedError, _params
-from analysis.calibration.summary import spend_arrays
+from analysis.calibration.summary import RFMSummary, spend_arrays
+from analysis.calibration._types import ArrayLike, ParamsLike
 from sim.errors import ConfigError
 
 __all__ = ["GAMMA_GAMMA_PARAMS", "GammaGammaModel", "gamma_gamma_log_likelihood",
@@ -67,7 +69,8 @@ def _check_pairs(x, m, owner: str) -> tuple[np.ndarray, np.ndarray]:
     return x, m
 
 
-def gamma_gamma_log_likelihood(params, frequency, monetary_value) -> np.ndarray:
+def gamma_gamma_log_likelihood(params: ParamsLike, frequency: ArrayLike,
+                               monetary_value: ArrayLike) -> np.ndarray:
     """Per-customer Gamma-Gamma log-density of the mean repeat spend.
 
     Parameters
@@ -86,14 +89,15 @@ def gamma_gamma_log_likelihood(params, frequency, monetary_value) -> np.ndarray:
     Examples
     --------
     >>> float(gamma_gamma_log_likelihood((6.25, 3.74, 15.44), 2, 22.35)[0]).__round__(4)
-    -3.9863
+    -3.5513
     """
     theta = _params(params, GAMMA_GAMMA_PARAMS)
     x, m = _check_pairs(frequency, monetary_value, "gamma_gamma_log_likelihood")
     return _loglik_and_grad(theta, x, m)[0]
 
 
-def gamma_gamma_expected_spend(params, frequency, monetary_value) -> np.ndarray:
+def gamma_gamma_expected_spend(params: ParamsLike, frequency: ArrayLike,
+                               monetary_value: ArrayLike) -> np.ndarray:
     """Conditional expected spend per transaction ``E[M | x, m]``.
 
     ``p (gamma + x m) / (p x + q - 1)``: a weighted average of the population mean
@@ -165,7 +169,7 @@ class GammaGammaModel:
             fitted = " fitted: " + ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
         return f"{type(self).__name__}({args}){fitted}"
 
-    def fit(self, summary) -> GammaGammaModel:
+    def fit(self, summary: RFMSummary | pd.DataFrame) -> GammaGammaModel:
         """Fit on the customers with at least one repeat transaction and positive spend.
 
         Parameters
@@ -230,11 +234,12 @@ class GammaGammaModel:
                 f"this {type(self).__name__} is not fitted yet; call fit(summary) first")
         return self.params_
 
-    def log_likelihood(self, frequency, monetary_value) -> np.ndarray:
+    def log_likelihood(self, frequency: ArrayLike, monetary_value: ArrayLike) -> np.ndarray:
         """Per-customer log-density at the fitted parameters."""
         return gamma_gamma_log_likelihood(self._fitted(), frequency, monetary_value)
 
-    def expected_average_spend(self, frequency, monetary_value) -> np.ndarray:
+    def expected_average_spend(self, frequency: ArrayLike,
+                               monetary_value: ArrayLike) -> np.ndarray:
         """Conditional expected spend per transaction (see :func:`gamma_gamma_expected_spend`)."""
         return gamma_gamma_expected_spend(self._fitted(), frequency, monetary_value)
 

@@ -20,8 +20,14 @@ Given ``K`` arrivals in ``[0, H]``, the first ``m`` of them are the first ``m`` 
 ``U_(j) = H (E_1 + ... + E_j) / (E_1 + ... + E_m + G)``. So the random draws match the number of
 rows produced.
 
-Purchases are recorded by calendar day; two purchases of one customer on one day appear as two
-rows of the same day (as in CDNOW), which the loader merges.
+Purchases are recorded by calendar day. Each purchase is placed at midday, so a repeat purchase
+``tau`` days after the first is recorded ``round(tau)`` days later; this keeps recency unbiased.
+Two purchases of one customer on one day appear as two rows of that day (as in CDNOW), which the
+loader merges into one transaction, as the BTYD convention requires. Merging loses purchases,
+mostly of heavy buyers: with CDNOW-like parameters about 1.4% of repeat purchases, which biases
+the BG/NBD ``alpha`` up by about 5% and ``r`` by about 2%. Parameter-recovery tests therefore
+stretch the calendar (time unit "day" with a proportionally larger ``alpha``) when they need the
+estimator alone.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import pandas as pd
 from analysis.calibration.bgnbd import BGNBD_PARAMS, _params
 from analysis.calibration.gamma_gamma import GAMMA_GAMMA_PARAMS
 from analysis.calibration.summary import TIME_UNITS, _as_day
+from analysis.calibration._types import DateLike
 from sim.errors import ConfigError
 
 __all__ = ["simulate_bgnbd_log"]
@@ -47,12 +54,12 @@ def simulate_bgnbd_log(
     params: Mapping[str, float],
     gg_params: Mapping[str, float],
     *,
-    start,
-    calibration_end,
-    holdout_end,
-    rng,
+    start: DateLike,
+    calibration_end: DateLike,
+    holdout_end: DateLike,
+    rng: np.random.Generator | int | None,
     time_unit: str = "week",
-    acquisition_end=None,
+    acquisition_end: DateLike | None = None,
     return_latent: bool = False,
 ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Simulate a transaction log from BG/NBD purchase and Gamma-Gamma spend parameters.
@@ -132,8 +139,8 @@ def simulate_bgnbd_log(
     horizon = (last_day + 0.5 - first) / unit
     lam = gen.gamma(r, 1.0 / alpha, size=n)
     p_drop = gen.beta(a, b, size=n)
-    # Geometric(p) on {1, 2, ...}; a p that underflows to 0 would make numpy fail.
-    lifetime = gen.geometric(np.maximum(p_drop, 1e-300))
+    # Geometric(p) on {1, 2, ...}; the floor keeps the draw inside int64 (numpy rejects p = 0).
+    lifetime = gen.geometric(np.maximum(p_drop, 1e-12))
     arrivals = gen.poisson(lam * horizon)
     m = np.minimum(arrivals, lifetime)
 

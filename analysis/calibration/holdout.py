@@ -27,12 +27,14 @@ cohort.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from analysis.calibration.summary import RFMSummary, rfm_arrays, transaction_days
+from analysis.calibration.summary import RFMSummary, _as_day, rfm_arrays, transaction_days
 from analysis.calibration.transactions import TransactionLog
+from analysis.calibration._types import ArrayLike, DateLike
 from sim.errors import ConfigError
 
 __all__ = ["HoldoutResult", "holdout_validation"]
@@ -158,8 +160,9 @@ def _simulated(values, n_periods: int) -> np.ndarray | None:
     return arr
 
 
-def holdout_validation(log: TransactionLog, summary: RFMSummary, model, *,
-                       holdout_end=None, simulated_cumulative=None) -> HoldoutResult:
+def holdout_validation(log: TransactionLog, summary: RFMSummary, model: Any, *,
+                       holdout_end: DateLike | None = None,
+                       simulated_cumulative: ArrayLike | None = None) -> HoldoutResult:
     """Compare a fitted model with the calibration cohort's holdout behaviour.
 
     Parameters
@@ -189,7 +192,7 @@ def holdout_validation(log: TransactionLog, summary: RFMSummary, model, *,
     """
     if not isinstance(summary, RFMSummary):
         raise ConfigError("holdout_validation needs the RFMSummary built by rfm_summary")
-    hold = summary.holdout_end if holdout_end is None else pd.Timestamp(holdout_end).floor("D")
+    hold = summary.holdout_end if holdout_end is None else _as_day(holdout_end, "holdout_end")
     if hold is None:
         raise ConfigError("holdout_validation needs a holdout end: build the summary with "
                           "holdout_end=... or pass holdout_end=...")

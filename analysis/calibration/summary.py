@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.calibration.transactions import TransactionLog
+from analysis.calibration._types import DateLike
 from sim.errors import ConfigError, DataError
 
 __all__ = ["RFMSummary", "rfm_summary", "rfm_arrays", "spend_arrays", "TIME_UNITS",
@@ -107,7 +108,7 @@ class RFMSummary:
 # --------------------------------------------------------------------------- helpers
 
 
-def _as_day(value, name: str) -> pd.Timestamp:
+def _as_day(value: DateLike, name: str) -> pd.Timestamp:
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
@@ -119,7 +120,7 @@ def _as_day(value, name: str) -> pd.Timestamp:
     return stamp.floor("D")
 
 
-def transaction_days(log: TransactionLog):
+def transaction_days(log: TransactionLog) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Transactions merged per customer and day, sorted by customer then day.
 
     Returns
@@ -135,10 +136,14 @@ def transaction_days(log: TransactionLog):
     """
     data = log.data
     codes, customers = pd.factorize(data["customer"], sort=False)
+    codes = codes.astype(np.int64)
     day = data["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     amount = data["amount"].to_numpy(dtype=float)
-    order = np.lexsort((day, codes))
-    codes, day, amount = codes[order].astype(np.int64), day[order], amount[order]
+    # load_transactions already sorts by customer then day; only re-sort when needed.
+    step_c = np.diff(codes)
+    if not (np.all(step_c >= 0) and np.all((step_c > 0) | (np.diff(day) >= 0))):
+        order = np.lexsort((day, codes))
+        codes, day, amount = codes[order], day[order], amount[order]
     if codes.size:
         new = np.ones(codes.size, dtype=bool)
         new[1:] = (codes[1:] != codes[:-1]) | (day[1:] != day[:-1])
@@ -171,7 +176,8 @@ def _segments(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- summary
 
 
-def rfm_summary(log: TransactionLog, *, calibration_end, holdout_end=None,
+def rfm_summary(log: TransactionLog, *, calibration_end: DateLike,
+                holdout_end: DateLike | None = None,
                 time_unit: str = "week") -> RFMSummary:
     """Summarise a transaction log per customer for a calibration period.
 
@@ -317,7 +323,8 @@ def _fail(frame: pd.DataFrame, owner: str, column: str, mask: np.ndarray, rule: 
                         f"{frame.index[i]!r}): {rule} ({bad.size} row(s) violate it)")
 
 
-def rfm_arrays(summary, *, owner: str = "summary") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def rfm_arrays(summary: RFMSummary | pd.DataFrame, *,
+               owner: str = "summary") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Validated ``(frequency, recency, T)`` arrays from an RFMSummary or DataFrame.
 
     Raises
@@ -340,7 +347,8 @@ def rfm_arrays(summary, *, owner: str = "summary") -> tuple[np.ndarray, np.ndarr
     return x, tx, t_age
 
 
-def spend_arrays(summary, *, owner: str = "summary") -> tuple[np.ndarray, np.ndarray]:
+def spend_arrays(summary: RFMSummary | pd.DataFrame, *,
+                 owner: str = "summary") -> tuple[np.ndarray, np.ndarray]:
     """Validated ``(frequency, monetary_value)`` arrays.
 
     Raises

@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from sim.errors import DataError
 
@@ -134,9 +137,14 @@ def _read_raw(path: str, sep: str | None) -> tuple[pd.DataFrame, bool]:
     lower = path.lower()
     if lower.endswith(_PARQUET_EXT):
         try:
-            return pd.read_parquet(path), False
+            table = pq.read_table(path)
         except Exception as exc:  # pyarrow raises several unrelated types
             raise DataError(f"{path}: cannot read as Parquet: {exc}") from exc
+        # Arrow dates would become Python date objects in pandas; make them timestamps.
+        for i, fld in enumerate(table.schema):
+            if pa.types.is_date(fld.type):
+                table = table.set_column(i, fld.name, table.column(i).cast(pa.timestamp("s")))
+        return table.to_pandas(), False
     if os.path.getsize(path) == 0:
         raise DataError(f"{path}: the file is empty (expected a header line naming the columns)")
     sep = _sniff_sep(path) if sep is None else sep
@@ -195,6 +203,9 @@ def _resolve_columns(columns: list[str], given: Mapping[str, str | None],
                             f"{', '.join(exact[:4])}); pass {_ARG[role]}=... . "
                             f"Available columns: {available}")
         chosen[role] = pick
+    if len(set(chosen.values())) < 3:
+        raise DataError(f"{source}: customer, date and amount must be three different columns; "
+                        f"got {chosen}")
     return chosen
 
 
@@ -204,18 +215,30 @@ def _where(source: str, pos: int, column: str, is_text: bool) -> str:
     return f"{source}: data row {pos + 1}{line}, column {column!r}"
 
 
+_MISSING_TEXT = ["", "nan", "NaN", "NA", "N/A", "null", "None"]
+
+
+def _is_text(values: pd.Series) -> bool:
+    if values.dtype == object:
+        return pd.api.types.infer_dtype(values, skipna=True) in ("string", "mixed",
+                                                                 "mixed-integer")
+    return pd.api.types.is_string_dtype(values)
+
+
 def _missing(values: pd.Series) -> np.ndarray:
+    """True where a value is absent: NaN/None, or blank / 'NA'-like text."""
     miss = values.isna().to_numpy().copy()
-    if values.dtype == object or pd.api.types.is_string_dtype(values):
-        miss |= values.astype(str).str.strip().isin(["", "nan", "NaN", "NA", "N/A", "null",
-                                                     "None"]).to_numpy()
+    if _is_text(values):
+        miss |= values.astype(str).str.strip().isin(_MISSING_TEXT).to_numpy()
     return miss
 
 
 def _parse_dates(values: pd.Series, fmt: str | None, source: str, column: str,
                  is_text: bool, positions: np.ndarray) -> np.ndarray:
     """Parse to datetime64[s] floored to the day; the first unparseable value raises."""
-    if pd.api.types.is_datetime64_any_dtype(values):
+    if pd.api.types.is_datetime64_any_dtype(values) or (
+            values.dtype == object
+            and pd.api.types.infer_dtype(values, skipna=True) in ("date", "datetime")):
         parsed = pd.to_datetime(values)
         if getattr(parsed.dt, "tz", None) is not None:
             parsed = parsed.dt.tz_localize(None)
@@ -229,13 +252,17 @@ def _parse_dates(values: pd.Series, fmt: str | None, source: str, column: str,
                 fmt = "%Y-%m-%d"
             else:
                 fmt = "ISO8601"
+        # Logs repeat the same few hundred dates millions of times: parse each distinct text once.
+        codes, uniques = pd.factorize(text, use_na_sentinel=False)
         try:
-            parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+            parsed_uniques = pd.to_datetime(pd.Series(np.asarray(uniques, dtype=object)),
+                                            format=fmt, errors="coerce")
         except (ValueError, TypeError) as exc:
             raise DataError(f"{source}: column {column!r}: invalid date_format {fmt!r}: "
                             f"{exc}") from exc
-        if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_convert(None)
+        if getattr(parsed_uniques.dt, "tz", None) is not None:
+            parsed_uniques = parsed_uniques.dt.tz_convert(None)
+        parsed = pd.Series(parsed_uniques.to_numpy()[codes])
         bad = np.flatnonzero(parsed.isna().to_numpy())
         if bad.size:
             pos = int(bad[0])
@@ -247,19 +274,33 @@ def _parse_dates(values: pd.Series, fmt: str | None, source: str, column: str,
     return out
 
 
+def _fast_float(values: pd.Series) -> np.ndarray | None:
+    """Cast text to float with Arrow (fast); ``None`` if any value does not convert."""
+    try:
+        arr = pa.array(values.to_numpy(dtype=object) if values.dtype == object else values)
+        arr = pc.utf8_trim_whitespace(arr)
+        return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+        return None
+
+
 def _parse_amounts(values: pd.Series, source: str, column: str, is_text: bool,
                    positions: np.ndarray) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         amounts = values.to_numpy(dtype=float, na_value=np.nan)
         nonnum = np.zeros(amounts.size, dtype=bool)
     else:
-        text = values.astype(str).str.strip()
-        amounts = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        amounts = _fast_float(values)
+        if amounts is None:  # some value is not a plain number: find it the slow way
+            text = values.astype(str).str.strip()
+            amounts = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float,
+                                                                    na_value=np.nan)
         nonnum = np.isnan(amounts)
     bad = np.flatnonzero(nonnum | ~np.isfinite(amounts))
     if bad.size:
         pos = int(bad[0])
-        raise DataError(f"{_where(source, int(positions[pos]), column, is_text)}: amount {values.iloc[pos]!r} "
+        where = _where(source, int(positions[pos]), column, is_text)
+        raise DataError(f"{where}: amount {values.iloc[pos]!r} "
                         "is not a finite number (allowed: numbers >= 0, '.' as decimal point)")
     neg = np.flatnonzero(amounts < 0)
     if neg.size:
@@ -276,25 +317,19 @@ def _build(raw: pd.DataFrame, *, source: str, is_text: bool, given: Mapping[str,
     frame = raw[[cols["customer"], cols["date"], cols["amount"]]]
     n_read = len(frame)
     exclusions: list[tuple[str, int]] = []
+    missing = {role: _missing(frame[cols[role]]) for role in ("customer", "date", "amount")}
+    positions = np.arange(n_read)
     # Blank lines (text files read with skip_blank_lines=False) are all-empty rows.
-    if is_text:
-        blank = np.logical_and.reduce([_missing(frame[c]) for c in frame.columns])
-        if blank.any():
-            exclusions.append((BLANK_LINE, int(blank.sum())))
-            keep_pos = np.flatnonzero(~blank)
-        else:
-            keep_pos = None
-    else:
-        keep_pos = None
-    if keep_pos is not None:
-        frame = frame.iloc[keep_pos]
-        positions = keep_pos
-    else:
-        positions = np.arange(n_read)
+    blank = np.logical_and.reduce(list(missing.values())) if is_text else np.zeros(n_read, bool)
+    if blank.any():
+        exclusions.append((BLANK_LINE, int(blank.sum())))
+        positions = np.flatnonzero(~blank)
+        frame = frame.iloc[positions]
+        missing = {role: mask[positions] for role, mask in missing.items()}
     if len(frame) == 0:
         raise DataError(f"{source}: no data rows (the file holds only a header or blank lines)")
     for role in ("customer", "date", "amount"):
-        miss = np.flatnonzero(_missing(frame[cols[role]]))
+        miss = np.flatnonzero(missing[role])
         if miss.size:
             pos = int(positions[miss[0]])
             raise DataError(f"{_where(source, pos, cols[role], is_text)}: missing {role} "
@@ -307,17 +342,37 @@ def _build(raw: pd.DataFrame, *, source: str, is_text: bool, given: Mapping[str,
     customers = frame[cols["customer"]]
     if is_text:
         customers = customers.astype(str).str.strip()
-    data = pd.DataFrame({"customer": customers.to_numpy(), "date": dates, "amount": amounts})
-    if merge_same_day:
-        before = len(data)
-        data = data.groupby(["customer", "date"], sort=True, as_index=False)["amount"].sum()
-        merged = before - len(data)
-        if merged:
-            exclusions.append((MERGED_SAME_DAY, int(merged)))
-    else:
-        data = data.sort_values(["customer", "date"], kind="stable", ignore_index=True)
+    data = pd.DataFrame({"customer": customers.reset_index(drop=True), "date": dates,
+                         "amount": amounts})
+    data, merged = _sort_and_merge(data, merge_same_day)
+    if merged:
+        exclusions.append((MERGED_SAME_DAY, merged))
     return TransactionLog(data=data, source=source, columns=dict(cols), n_rows_read=n_read,
                           n_rows_used=len(data), exclusions=tuple(exclusions))
+
+
+def _sort_and_merge(data: pd.DataFrame, merge: bool) -> tuple[pd.DataFrame, int]:
+    """Sort by customer then date; optionally sum rows sharing customer and day."""
+    codes, uniques = pd.factorize(data["customer"], sort=True)
+    day = data["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    amount = data["amount"].to_numpy(dtype=float)
+    order = np.lexsort((day, codes))
+    codes, day, amount = codes[order], day[order], amount[order]
+    merged = 0
+    if merge and codes.size:
+        new = np.ones(codes.size, dtype=bool)
+        new[1:] = (codes[1:] != codes[:-1]) | (day[1:] != day[:-1])
+        if not new.all():
+            starts = np.flatnonzero(new)
+            amount = np.add.reduceat(amount, starts)
+            codes, day = codes[starts], day[starts]
+            merged = int(new.size - starts.size)
+    out = pd.DataFrame({
+        "customer": pd.Index(uniques).take(codes),
+        "date": day.astype("datetime64[D]").astype("datetime64[s]"),
+        "amount": amount,
+    })
+    return out, merged
 
 
 def load_transactions(path: str | os.PathLike, *, customer_col: str | None = None,
@@ -357,7 +412,8 @@ def load_transactions(path: str | os.PathLike, *, customer_col: str | None = Non
     --------
     >>> import pathlib, tempfile
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "log.csv"
-    >>> _ = p.write_text("customer,date,amount\\n1,2024-01-02,10\\n1,2024-01-02,5\\n2,2024-01-03,7\\n")
+    >>> _ = p.write_text("customer,date,amount\\n1,2024-01-02,10\\n"
+    ...                  "1,2024-01-02,5\\n2,2024-01-03,7\\n")
     >>> log = load_transactions(p)
     >>> log.n_rows_read, log.n_rows_used, log.exclusions[0][1]
     (3, 2, 1)
