@@ -216,6 +216,20 @@ class PopulationConfig(_Strict):
     initial_customers: int = Field(1000, ge=0)
     initial_stage: str = Field(min_length=1)
     entry_stage: str | None = Field(None, description="stage of acquired customers; default initial_stage")
+    arrival_schedule: list[int] = Field(
+        default_factory=list,
+        description="customers joining the base on day 0, 1, 2, ... (e.g. a real cohort's first-purchase days)",
+    )
+    arrive_as_buyers: bool = Field(
+        False, description="base customers join with their first purchase made (buy-till-you-die cohorts); "
+        "that purchase is not part of simulated revenue"
+    )
+
+    @model_validator(mode="after")
+    def _schedule(self) -> PopulationConfig:
+        if any(c < 0 for c in self.arrival_schedule):
+            raise ValueError("arrival_schedule: counts must be >= 0")
+        return self
 
 
 class TierConfig(_Strict):
@@ -278,6 +292,10 @@ class ScenarioConfig(_Strict):
     policies: list[dict[str, Any]] = Field(default_factory=list)
     experiment: dict[str, Any] | None = Field(
         None, description="an experiment design (arms, warmup_days, days, stratify_by); see sim.experiment"
+    )
+    budget: dict[str, Any] | None = Field(
+        None, description="a budget allocation question (total per day, levers with min/max/pacing, "
+        "objective, min_ltv_cac); validated by sim.budget when `lifecycle budget` runs"
     )
 
     @model_validator(mode="after")

@@ -70,6 +70,8 @@ class Customer(mesa.Agent):
             lam = float(s.rate[i]) * float(g.purchase_mult[st]) * float(s.mod_purchase[i]) * float(gm[(0, *cell)])
             if offer_valid:
                 lam *= float(s.offer_lift[i])
+            if s.last_purchase[i] == t:  # already bought today (joined the base with a purchase)
+                lam = 0.0
             bought = u < -math.expm1(-lam)
         if bought:
             amount = float(s.basket[i]) * float(g.basket_mult[st]) * float(s.mod_basket[i]) * float(gm[(1, *cell)])

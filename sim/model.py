@@ -60,6 +60,9 @@ class CustomerModel(mesa.Model):
         Policies to use instead of the scenario's (e.g. an experiment arm); ``[]`` for none.
     policy_arms
         Experiment scoping: policy name -> arm codes it applies to (absent: every customer).
+    log_orders
+        Keep every order (day, customer, amount) for :meth:`sim.records.RunResult.orders_frame`
+        (memory grows with orders; off by default).
     assignment
         Experiment hook with ``start(model, t)`` (each morning), ``arrivals(model, idx, t)``
         (new customers) and ``end_day(model, t)`` (each evening); see :mod:`sim.experiment`.
@@ -76,6 +79,7 @@ class CustomerModel(mesa.Model):
         policies: list[Policy] | None = None,
         policy_arms: dict[str, tuple[int, ...]] | None = None,
         assignment=None,
+        log_orders: bool = False,
     ) -> None:
         cfg = scenario.config
         self.scenario = scenario
@@ -85,9 +89,14 @@ class CustomerModel(mesa.Model):
         super().__init__(rng=self.streams.mesa)
         self.seed = seed if isinstance(seed, int) else None
         self.days = cfg.run.days if days is None else int(days)
-        n0 = cfg.population.initial_customers if customers is None else int(customers)
+        pop = cfg.population
+        n0 = pop.initial_customers + sum(pop.arrival_schedule) if customers is None else int(customers)
         if n0 < 0:
             raise ValueError(f"customers must be >= 0; got {n0}")
+        # the base: customers on day 0, then the scheduled arrivals, scaled to `customers`
+        schedule = list(pop.arrival_schedule) or [0]
+        schedule[0] += pop.initial_customers
+        self.base_schedule = _scaled_schedule(schedule, n0)
         if self.days < 1:
             raise ValueError(f"days must be >= 1; got {self.days}")
         if engine not in ENGINES:
@@ -138,7 +147,7 @@ class CustomerModel(mesa.Model):
 
         self.state = CustomerState(capacity=max(1024, int(n0 * 1.25) + 1024))
         self.day = 0
-        self.recorder = DailyRecorder(self)
+        self.recorder = DailyRecorder(self, log_orders=log_orders)
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _stage_reporter(k) for k, name in enumerate(self.graph.names)}
         )
@@ -155,7 +164,8 @@ class CustomerModel(mesa.Model):
             from sim.engines.vector import VectorEngine
 
             self._vector = VectorEngine(self)
-        self._add_customers(n0, channel=NONE, stage=self.graph.index[cfg.population.initial_stage], t=0)
+        self.base_stage = self.graph.index[cfg.population.initial_stage]
+        self._add_customers(int(self.base_schedule[0]), channel=NONE, stage=self.base_stage, t=0)
 
     def _reactivation_targets(self) -> np.ndarray:
         """Stage each policy's offers bring churned customers back to (-1: none)."""
@@ -216,6 +226,11 @@ class CustomerModel(mesa.Model):
         s.hazard[rows] = np.minimum(1.0, hazard)
         s.dropout[rows] = traits_from_uniforms(c.dropout_after_purchase, u[3])
         s.coverage_u[rows] = u[4]
+        if channel == NONE and self.config.population.arrive_as_buyers:
+            s.purchases[rows] = 1
+            s.first_purchase[rows] = t
+            s.last_purchase[rows] = t
+            self.recorder.last_purchases(np.full(count, NONE, dtype=np.int32), t)
         s.channel[rows] = channel
         s.stage[rows] = stage
         s.stage_since[rows] = t
@@ -233,6 +248,8 @@ class CustomerModel(mesa.Model):
         return rows
 
     def _acquire(self, t: int) -> None:
+        if 0 < t < self.base_schedule.size and self.base_schedule[t]:
+            self._add_customers(int(self.base_schedule[t]), channel=NONE, stage=self.base_stage, t=t)
         rng = self.streams.arrivals
         for k, ch in enumerate(self.channels):
             count = ch.draw_count(rng)
@@ -283,6 +300,7 @@ class CustomerModel(mesa.Model):
         s.spend_months[(t // 30) % 12, idx] += amounts.astype(np.float32)
         self.recorder.last_purchases(s.last_purchase[idx], t)
         self.ledger.add_sales(float(amounts.sum()), float(margin.sum()))
+        self.recorder.order_log(idx, amounts, t)
         self.recorder.orders(idx.size, float(amounts.sum()), float(margin.sum()))
         first = s.first_purchase[idx] == NONE
         s.first_purchase[idx[first]] = t
@@ -438,3 +456,19 @@ def _stage_reporter(k: int):
 
     report.__name__ = f"stage_{k}"
     return report
+
+
+def _scaled_schedule(counts: list[int], total: int) -> np.ndarray:
+    """``counts`` scaled to add up to ``total`` (largest remainders), as an int array."""
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.sum() == total:
+        return counts.astype(np.int64)
+    if counts.sum() == 0:
+        counts = np.zeros(max(1, counts.size))
+        counts[0] = 1.0
+    share = counts / counts.sum() * total
+    out = np.floor(share).astype(np.int64)
+    rest = int(total - out.sum())
+    if rest:
+        out[np.argsort(-(share - out), kind="stable")[:rest]] += 1
+    return out

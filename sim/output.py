@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sim.errors import ConfigError
 
-__all__ = ["atomic_output_dir", "check_output_dir", "write_run", "write_json_atomic", "write_csv_atomic"]
+__all__ = ["atomic_output_dir", "check_output_dir", "write_run", "write_json_atomic", "write_csv_atomic", "write_text_atomic"]
 
 
 def check_output_dir(dest: str | Path, *, overwrite: bool = False) -> Path:
@@ -60,6 +60,14 @@ def write_json_atomic(path: Path, data) -> None:
     """Write JSON to ``path`` via a temporary file and a rename."""
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=_jsonable), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write text to ``path`` via a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
 

@@ -64,6 +64,13 @@ class RunResult:
     annual_discount_rate: float
     observed_window_days: int
     extra: dict = field(default_factory=dict)
+    orders: pd.DataFrame | None = None  # every order, when the model was built with log_orders=True
+
+    def orders_frame(self) -> pd.DataFrame:
+        """Every order as (day, customer, amount); needs ``CustomerModel(..., log_orders=True)``."""
+        if self.orders is None:
+            raise ValueError("this run kept no order log; build the model with log_orders=True")
+        return self.orders
 
     @property
     def n_customers(self) -> int:
@@ -108,8 +115,10 @@ def _labels(codes: np.ndarray, names: list[str], none: str = "") -> np.ndarray:
 class DailyRecorder:
     """Per-day aggregates, collected without a pass per reporter."""
 
-    def __init__(self, model) -> None:
+    def __init__(self, model, *, log_orders: bool = False) -> None:
         self.model = model
+        self.log_orders = log_orders
+        self._orders: list[tuple[int, np.ndarray, np.ndarray]] = []
         S = len(model.graph)
         self.S = S
         self.stage_counts = np.zeros(S, dtype=np.int64)  # kept current by added() and flows()
@@ -148,6 +157,11 @@ class DailyRecorder:
         self._today["orders"] += count
         self._today["revenue"] += revenue
         self._today["gross_margin"] += margin
+
+    def order_log(self, idx: np.ndarray, amounts: np.ndarray, t: int) -> None:
+        """Keep the orders themselves, if asked to."""
+        if self.log_orders:
+            self._orders.append((t, np.array(idx), np.array(amounts)))
 
     def policy_cost(self, amount: float) -> None:
         """Policy money spent today."""
@@ -259,4 +273,14 @@ class DailyRecorder:
             alive_customer_days=self.alive_customer_days,
             annual_discount_rate=m.config.run.annual_discount_rate,
             observed_window_days=m.config.run.observed_window_days,
+            orders=self._orders_table() if self.log_orders else None,
         )
+
+    def _orders_table(self) -> pd.DataFrame:
+        if not self._orders:
+            return pd.DataFrame({"day": np.zeros(0, np.int32), "customer": np.zeros(0, np.int64), "amount": np.zeros(0)})
+        return pd.DataFrame({
+            "day": np.concatenate([np.full(i.size, t, dtype=np.int32) for t, i, _ in self._orders]),
+            "customer": np.concatenate([i for _, i, _ in self._orders]),
+            "amount": np.concatenate([a for _, _, a in self._orders]),
+        })  # fmt: skip

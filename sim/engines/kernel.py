@@ -79,6 +79,8 @@ def day_kernel(
             lam = rate[i] * purchase_mult[st] * mod_purchase[i] * group_mod[0, arm[i] + 1, st, tier[i] + 1]
             if valid:
                 lam *= offer_lift[i]
+            if last_purchase[i] == t:  # already bought today (joined the base with a purchase)
+                lam = 0.0
             # 1 - exp(-lam) <= lam, so the exact test is needed only when u < lam
             if u < lam:
                 bought = u < -np.expm1(-lam)

@@ -45,14 +45,21 @@ class Loyalty(Policy):
                     f"benefits: unknown tier '{tier}'; known: {', '.join(map(repr, model.tier_names)) or 'none'}"
                 )
         self.tier_codes_ = {model.tier_index[k]: v for k, v in self.params.benefits.items()}
+        # tiers that can hold customers who never bought (benefits need at least one purchase)
+        self.open_tiers_ = {t.name for t in model.config.tiers if t.min_purchases == 0}
 
     def apply(self, day: Day) -> None:
         t = self.params.target
         for tier, b in self.params.benefits.items():
             members = t.model_copy(update={"tiers": [x for x in (t.tiers or [tier]) if x == tier]})
-            if members.tiers:
-                day.scale_target(members, purchase=b.purchase_multiplier, basket=b.basket_multiplier,
-                                 churn=b.churn_multiplier)
+            if not members.tiers:
+                continue
+            mults = dict(purchase=b.purchase_multiplier, basket=b.basket_multiplier, churn=b.churn_multiplier)
+            if tier in self.open_tiers_:
+                idx = day.customers(members)
+                day.scale(idx[day.state.purchases[idx] > 0], **mults)
+            else:
+                day.scale_target(members, **mults)
 
     def on_purchases(self, day: Day, buyers: np.ndarray, amounts: np.ndarray) -> None:
         keep = np.isin(buyers, day.matches_at_order(buyers, self.params.target))
