@@ -9,8 +9,10 @@ ship / inconclusive against the user's guardrails) and :class:`ExperimentReport`
 
 Metric definitions (one row per assigned customer; the window runs from assignment to the end):
 
-- ``retention_{h}d`` true: not in a churned stage ``h`` days after assignment (proportion);
-  ``observed_retention_{h}d``: a purchase within the observed window at that age;
+- ``retention_{h}d`` true: among customers alive at assignment, not in a churned stage ``h``
+  days later (the latent truth, known to the simulation only); ``observed_retention_{h}d``: among
+  all assigned customers (the firm cannot tell who is gone), a purchase within the observed
+  window at that age;
 - ``repurchase_rate``: a repeat purchase (not the customer's first ever) in the window;
 - ``revenue``, ``margin``: per customer in the window; ``revenue_winsorized`` caps both arms at
   the pooled 99th percentile; ``revenue_cuped`` adjusts by pre-assignment revenue;
@@ -36,11 +38,12 @@ MIN_UNITS = 20  # fewer units per arm than this: the metric is not estimated (an
 def _proportion(col: str, eligible: str | None = None):
     def pick(frame: pd.DataFrame) -> np.ndarray:
         values = frame[col].to_numpy()
+        keep = np.ones(values.size, dtype=bool)
         if values.dtype == np.int8:  # -1 = horizon not reached
-            values = values[values >= 0]
-        elif eligible is not None:
-            values = values[frame[eligible].to_numpy()]
-        return values.astype(float)
+            keep &= values >= 0
+        if eligible is not None:
+            keep &= frame[eligible].to_numpy()
+        return values[keep].astype(float)
 
     return pick
 
@@ -66,7 +69,8 @@ class MetricSpec:
 def _metrics(horizons) -> list[MetricSpec]:
     out = []
     for h in horizons:
-        out.append(MetricSpec(f"retention_{h}d", "proportion", _proportion(f"alive_{h}d"), label=f"true retention {h}d"))
+        out.append(MetricSpec(f"retention_{h}d", "proportion", _proportion(f"alive_{h}d", "alive_at_assign"),
+                              label=f"true retention {h}d"))
         out.append(
             MetricSpec(f"observed_retention_{h}d", "proportion", _proportion(f"active_{h}d"),
                        label=f"observed retention {h}d")

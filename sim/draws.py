@@ -3,7 +3,7 @@
 Core functions: :func:`customer_ids` (a stable 64-bit identity from channel, arrival day and
 arrival order), :func:`uniform` (the uniform draw of customer ``uid`` on day ``t`` for purpose
 ``slot``, from a run key), :func:`gamma_variate` (a gamma draw built from such uniforms) and the
-inverse-CDF trait draws in :func:`traits_from_uniforms`.
+per-batch trait draws in :func:`trait_draws`.
 
 Why: with one sequential generator, a customer's draws depend on how many draws everyone before
 it used, so two worlds that differ in one policy stop sharing random numbers after the first
@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, uint64
 
-__all__ = ["customer_ids", "uniform", "uniforms", "gamma_variate", "traits_from_uniforms", "SLOTS"]
+__all__ = ["customer_ids", "uniform", "uniforms", "gamma_variate", "trait_draws", "SLOTS"]
 
 #: purposes of a customer's draws on one day
 SLOTS = {"act": 0, "dropout": 1, "move": 2, "reactivate": 3, "order": 8}
@@ -84,22 +84,13 @@ def gamma_variate(shape, key, uid, t, slot):
             return d * v * boost
 
 
-def traits_from_uniforms(dist, u: np.ndarray) -> np.ndarray:
-    """Values of ``dist`` at probabilities ``u`` (inverse CDF), one per customer."""
-    from scipy import special
+def trait_draws(dist, key: int, batch: tuple[int, ...], first: int, count: int) -> np.ndarray:
+    """Draws ``first .. first+count-1`` of trait stream ``batch`` (e.g. source, day, trait).
 
-    from scenarios.schema import BetaDist, ConstantDist, GammaDist, GammaGammaDist, LogNormalDist
+    Each (run key, batch) has its own generator, so the j-th customer of a batch gets the same
+    value whatever else arrived; ``first`` skips draws given to earlier arrivals of the batch.
+    """
+    from sim.distributions import draw
 
-    if isinstance(dist, ConstantDist):
-        return np.full(u.shape, dist.value, dtype=np.float64)
-    if isinstance(dist, GammaDist):
-        return special.gammaincinv(dist.shape, u) * (dist.mean / dist.shape)
-    if isinstance(dist, LogNormalDist):
-        mu = np.log(dist.mean) - 0.5 * dist.sigma**2
-        return np.exp(mu + dist.sigma * special.ndtri(u))
-    if isinstance(dist, BetaDist):
-        return special.betaincinv(dist.a, dist.b, u)
-    if isinstance(dist, GammaGammaDist):
-        nu = special.gammaincinv(dist.q, u) / dist.gamma
-        return dist.p / nu
-    raise TypeError(f"unknown distribution {dist!r}")
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([key, *batch])))
+    return draw(dist, first + count, rng)[first:]

@@ -88,9 +88,10 @@ class ExperimentDesign(BaseModel):
 class Assignment:
     """Model hook: assigns arms, snapshots the pre-period, records outcomes at fixed horizons."""
 
-    def __init__(self, design: ExperimentDesign, *, fixed_arm: int | None = None) -> None:
+    def __init__(self, design: ExperimentDesign, *, fixed_arm: int | None = None, replicas: int = 1) -> None:
         self.design = design
         self.fixed_arm = fixed_arm
+        self.replicas = replicas
         self.start_day = design.warmup_days
         self.end_day_ = design.warmup_days + design.days - 1
         self.horizons = tuple(h for h in RETENTION_HORIZONS if h < design.days)
@@ -155,7 +156,7 @@ class Assignment:
             arms = np.full(idx.size, self.fixed_arm, dtype=np.int8)
         elif blocked:
             arms = np.empty(idx.size, dtype=np.int8)
-            strata = self._strata(model, idx)
+            strata = self._strata(model, idx).astype(np.int64) * self.replicas + self.replica_of(model, idx)
             for value in np.unique(strata):
                 members = np.flatnonzero(strata == value)
                 arms[members] = _blocked_arms(members.size, self.design.shares, rng)
@@ -175,6 +176,13 @@ class Assignment:
         s.margin_pre[idx] = s.margin[idx]
         s.value_pre[idx] = s.value[idx]
         s.policy_cost_pre[idx] = s.policy_cost[idx]
+
+    def replica_of(self, model, idx: np.ndarray) -> np.ndarray:
+        """Which replica each customer belongs to: its own draw, uniform over the replicas."""
+        if self.replicas == 1:
+            return np.zeros(idx.size, dtype=np.int64)
+        u = uniforms(np.uint64(model.streams.assignment_key), model.state.uid[idx], 0, 1)
+        return np.minimum((u * self.replicas).astype(np.int64), self.replicas - 1)
 
     def _strata(self, model, idx: np.ndarray) -> np.ndarray:
         by = self.design.stratify_by
@@ -209,15 +217,27 @@ class Outcomes:
 
 
 def run_world(scenario, design: ExperimentDesign, *, seed, engine: str = "vector", fixed_arm: int | None = None,
-              customers: int | None = None) -> Outcomes:
-    """Simulate one world of the experiment and return per-customer outcomes."""
+              customers: int | None = None, replicas: int = 1) -> Outcomes:
+    """Simulate one world of the experiment and return per-customer outcomes.
+
+    With ``replicas = R > 1`` the world holds R independent copies of the experiment: R times the
+    customers and R times every channel's spend and saturation, each customer falling into one
+    replica by its own draw. Customers do not interact (a referred customer aside), so the
+    replicas are independent experiments, each distributed as a single run: Poisson arrivals
+    split at random are independent Poisson arrivals. The frame's ``replica`` column says which.
+    """
     from sim.model import CustomerModel
 
-    assignment = Assignment(design, fixed_arm=fixed_arm)
+    per_replica = customers if customers is not None else design.customers
+    total = per_replica
+    if replicas > 1:
+        scenario = _scaled(scenario, replicas)  # its own base is already times `replicas`
+        total = None if per_replica is None else per_replica * replicas
+    assignment = Assignment(design, fixed_arm=fixed_arm, replicas=replicas)
     model = CustomerModel(
         scenario,
         seed=seed,
-        customers=customers if customers is not None else design.customers,
+        customers=total,
         days=design.warmup_days + design.days,
         engine=engine,
         policy_arms=design.policy_arms(scenario),
@@ -225,6 +245,23 @@ def run_world(scenario, design: ExperimentDesign, *, seed, engine: str = "vector
     )
     model.run()
     return _outcomes(model, design, assignment)
+
+
+def _scaled(scenario, replicas: int):
+    """The scenario with every channel's spend and saturation, and the base, times ``replicas``."""
+    import copy
+
+    from scenarios.loader import scenario_from_data
+
+    data = copy.deepcopy(scenario.data)
+    for ch in data.get("channels", []):
+        ch["daily_spend"] = ch.get("daily_spend", 0.0) * replicas
+        ch["saturation"] = ch["saturation"] * replicas
+    pop = data["population"]
+    pop["initial_customers"] = pop.get("initial_customers", 1000) * replicas
+    if pop.get("arrival_schedule"):
+        pop["arrival_schedule"] = [c * replicas for c in pop["arrival_schedule"]]
+    return scenario_from_data(data, source=f"{scenario.source} x {replicas} replicas", text=scenario.text)
 
 
 def _outcomes(model, design: ExperimentDesign, assignment: Assignment) -> Outcomes:
@@ -238,6 +275,7 @@ def _outcomes(model, design: ExperimentDesign, assignment: Assignment) -> Outcom
     alive_at_assign = ~g.churned[s.stage_at_assign[idx]]
     cols = {
         "customer": idx,
+        "replica": assignment.replica_of(model, idx),
         "arm": s.arm[idx].astype(np.int16),
         "assigned": s.assigned[idx],
         "stage_at_assign": s.stage_at_assign[idx],

@@ -23,7 +23,7 @@ import numpy as np
 
 from sim.acquisition import Channel
 from sim.distributions import order_value_shape
-from sim.draws import customer_ids, traits_from_uniforms, uniforms
+from sim.draws import customer_ids, trait_draws, uniforms
 from sim.ledger import Ledger
 from sim.policies.base import Day, Policy
 from sim.records import DailyRecorder, RunResult
@@ -217,15 +217,17 @@ class CustomerModel(mesa.Model):
         self._arrived[(source, t)] = first + count
         uid = customer_ids(np.uint64(self.streams.ids), source, t, first, count)
         s.uid[rows] = uid
-        key = np.uint64(self.streams.traits)
-        u = [np.clip(uniforms(key, uid, 0, k), 1e-12, 1 - 1e-12) for k in range(5)]
         q = self.channels[channel] if channel != NONE else None
-        s.rate[rows] = traits_from_uniforms(c.purchase_rate, u[0]) * (q.purchase_multiplier if q else 1.0)
-        s.basket[rows] = traits_from_uniforms(c.basket_value, u[1]) * (q.basket_multiplier if q else 1.0)
-        hazard = traits_from_uniforms(c.churn_hazard, u[2]) * (q.churn_multiplier if q else 1.0)
-        s.hazard[rows] = np.minimum(1.0, hazard)
-        s.dropout[rows] = traits_from_uniforms(c.dropout_after_purchase, u[3])
-        s.coverage_u[rows] = u[4]
+
+        def trait(k: int, dist):
+            # the j-th arrival of (source, day) always gets the j-th draw of this trait's stream
+            return trait_draws(dist, self.streams.traits, (source, t, k), first, count)
+
+        s.rate[rows] = trait(0, c.purchase_rate) * (q.purchase_multiplier if q else 1.0)
+        s.basket[rows] = trait(1, c.basket_value) * (q.basket_multiplier if q else 1.0)
+        s.hazard[rows] = np.minimum(1.0, trait(2, c.churn_hazard) * (q.churn_multiplier if q else 1.0))
+        s.dropout[rows] = trait(3, c.dropout_after_purchase)
+        s.coverage_u[rows] = uniforms(np.uint64(self.streams.traits), uid, 0, 4)
         if channel == NONE and self.config.population.arrive_as_buyers:
             s.purchases[rows] = 1
             s.first_purchase[rows] = t
