@@ -117,7 +117,10 @@ def retention_curve(result, kind: str = "true"):
 def churn_rate_monthly(result) -> Metric:
     """Latent churn per alive customer per 30-day month, from the daily hazard actually realised."""
     events = float(result.daily["churned"].sum()) if len(result.daily) else 0.0
-    days = result.alive_customer_days
+    back = float(result.daily["reactivated"].sum()) if len(result.daily) else 0.0
+    # customer-days at risk: alive_customer_days counts customers alive at the end of each day,
+    # so add back those who churned that day and drop those who returned from a churned stage
+    days = result.alive_customer_days + events - back
     if days <= 0:
         return Metric(None, None, 0)
     daily = events / days

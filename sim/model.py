@@ -25,7 +25,7 @@ from sim.acquisition import Channel
 from sim.distributions import order_value_shape
 from sim.draws import customer_ids, trait_draws, uniforms
 from sim.ledger import Ledger
-from sim.policies.base import Day, Policy
+from sim.policies.base import Day, Policy, in_codes
 from sim.records import DailyRecorder, RunResult
 from sim.segments import Segmenter
 from sim.seeding import SeedLike, make_streams
@@ -424,7 +424,7 @@ class CustomerModel(mesa.Model):
                 out.append(None)
                 continue
             if codes not in masks:
-                masks[codes] = np.isin(arm, np.array(codes, dtype=arm.dtype))
+                masks[codes] = in_codes(arm, np.array(codes))
             out.append(masks[codes])
         return out
 

@@ -76,43 +76,43 @@ class PowerPoint:
 
 
 def _power_batch(task) -> list[tuple]:
-    """Worker: run a batch of replications of one design point; one tuple per replication."""
+    """Worker: one world holding a batch of replicas of a design point; a tuple per replica."""
     from analysis.experiments import _estimate, _metrics
     from scenarios.loader import parse_scenario
     from sim.experiment import ExperimentDesign, run_world
 
-    scenario_text, source, design_json, metric, alpha, seeds, customers = task
+    scenario_text, source, design_json, metric, alpha, seed, customers, replicas = task
     scenario = parse_scenario(scenario_text, source=source)
     design = ExperimentDesign.model_validate_json(design_json)
     spec = next(m for m in _metrics((30, 90, 180)) if m.name == metric)
+    frame = run_world(scenario, design, seed=seed, customers=customers, replicas=replicas).frame
     out = []
-    for ss in seeds:
-        o = run_world(scenario, design, seed=ss, customers=customers)
-        f = o.frame
+    for r in range(replicas):
+        f = frame[frame["replica"] == r]
         est = _estimate(spec, f[f["arm"] == 0], f[f["arm"] == 1], alpha, 0.99)
-        if est is None:
-            out.append((np.nan, np.nan, 0))
-        else:
-            out.append((est.p_value, est.estimate, min(est.n_control, est.n_treatment)))
+        out.append((np.nan, np.nan, 0) if est is None else (est.p_value, est.estimate, min(est.n_control, est.n_treatment)))
     return out
 
 
 def simulated_power(scenario_text: str, source: str, design, *, metric: str, points: list[tuple[int, int]],
                     replications: int, seed: int, alpha: float = 0.05, workers: int = 1,
-                    batch: int = 25, progress=None) -> list[PowerPoint]:
+                    batch: int = 50, progress=None) -> list[PowerPoint]:
     """Power of ``design`` (control vs its second arm) on ``metric`` at each (customers, days) point.
 
-    Each point is replayed ``replications`` times; power is the share of replications with
-    p < ``alpha``, with a Wilson interval for the Monte Carlo error.
+    Each point is replayed ``replications`` times, in worlds of ``batch`` independent replicas
+    (:func:`sim.experiment.run_world` with ``replicas``); power is the share of replications
+    with p < ``alpha``, with a Wilson interval for the Monte Carlo error. Every world's seed is
+    fixed by (point, batch) before dispatch, so results do not depend on ``workers``.
     """
     from analysis.power import simulated_power_ci
 
-    seeds = replication_seeds(seed, len(points), replications)
+    sizes = [min(batch, replications - start) for start in range(0, replications, batch)]
+    seeds = replication_seeds(seed, len(points), len(sizes))
     tasks, where = [], []
     for p, (customers, days) in enumerate(points):
         d = design.model_copy(update={"days": days})
-        for start in range(0, replications, batch):
-            tasks.append((scenario_text, source, d.model_dump_json(), metric, alpha, seeds[p][start:start + batch], customers))
+        for b, size in enumerate(sizes):
+            tasks.append((scenario_text, source, d.model_dump_json(), metric, alpha, seeds[p][b], customers, size))
             where.append(p)
     results = run_tasks(_power_batch, tasks, workers=workers, progress=progress)
     per_point: list[list[tuple]] = [[] for _ in points]

@@ -1,1 +1,42 @@
-"""Budget allocation (placeholder while building)."""
+"""Budget allocation: split a daily budget over acquisition channels and retention levers.
+
+The question a strategist asks: with B a day to spend, how much should go to each acquisition
+channel and to each retention programme, judged on simulated profit (or LTV/CAC, or customers)?
+
+Core objects (one module each):
+
+- :mod:`sim.budget.levers`: the levers (channels: daily spend through the response curve; policies:
+  spend buys coverage ``min(1, x / full-coverage cost)``), the ``[budget]`` table, bounds, exact
+  feasibility (:func:`project_allocation`, a deterministic pure function).
+- :mod:`sim.budget.evaluate`: an allocation evaluated by simulation with common random numbers
+  (the same replication seeds for every allocation), in worker processes; arrival-count smoothing.
+- :mod:`sim.budget.optimise`: COBYLA on the budget hyperplane (why: see that module).
+- :mod:`sim.budget.allocate`: :func:`allocate_budget`, the whole question end to end: costs, search,
+  the report on independent seeds (CIs, paired differences to the equal split and to the current
+  allocation, marginal returns, ROI), the efficient frontier.
+- :mod:`sim.budget.report`: JSON, text, plots, output files.
+
+Example::
+
+    from scenarios.loader import load_scenario
+    from sim.budget import allocate_budget
+
+    result = allocate_budget(load_scenario("retail_tiers"), budget=4000, customers=5000, replications=6)
+    result.allocation            # lever -> recommended daily spend
+"""
+
+from sim.budget.allocate import BudgetResult, FrontierPoint, Marginal, Outcome, allocate_budget
+from sim.budget.evaluate import Estimate, Evaluator, Setting, setting_for
+from sim.budget.levers import (
+    OBJECTIVES, BudgetConfig, Lever, LeverConfig, build_levers, equal_split, project_allocation, read_budget_config,
+    request_levers,
+)  # fmt: skip
+from sim.budget.optimise import Trace, Trial, optimise
+from sim.budget.report import result_dict, result_text, write_outputs
+
+__all__ = [
+    "allocate_budget", "BudgetResult", "Outcome", "Marginal", "FrontierPoint", "Estimate", "Evaluator", "Setting",
+    "setting_for", "OBJECTIVES", "BudgetConfig", "LeverConfig", "Lever", "build_levers", "equal_split",
+    "project_allocation", "read_budget_config", "request_levers", "optimise", "Trace", "Trial", "result_dict",
+    "result_text", "write_outputs",
+]  # fmt: skip

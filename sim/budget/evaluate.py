@@ -27,16 +27,19 @@ import copy
 import math
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from sim.acquisition import expected_customers
+from sim.acquisition import Channel, expected_customers
 from sim.budget.levers import Lever, daily_profile
 from sim.errors import ConfigError
 from sim.state import NONE
 
-__all__ = ["Evaluator", "Estimate", "Setting", "setting_for", "run_metrics", "estimate", "paired"]
+__all__ = [
+    "Evaluator", "Estimate", "Setting", "setting_for", "simulate", "run_metrics", "estimate", "paired",
+    "InverseCdfChannel", "poisson_quantile",
+]
 
 
 @dataclass(frozen=True)
@@ -128,27 +131,62 @@ def _parse(scenario) -> dict:
     return tomllib.loads(scenario.text)
 
 
+@dataclass(frozen=True)
+class InverseCdfChannel(Channel):
+    """A channel whose daily Poisson count is drawn by inverse CDF from exactly one uniform.
+
+    Same distribution as :meth:`Channel.draw_count`, but the arrivals stream advances by one draw per
+    channel and day whatever the spend, and the count is monotone in spend for a given uniform. So
+    under one seed, two allocations see the same arrival uniforms, a channel's arrivals change
+    only where its own spend changes, and later draws are never shifted (common random numbers).
+    """
+
+    def draw_count(self, rng: np.random.Generator, spend: float | None = None) -> int:
+        """Customers acquired today: the Poisson quantile of one uniform from ``rng``."""
+        u = float(rng.random())
+        s = self.daily_spend if spend is None else spend
+        if s <= 0:
+            return 0
+        return poisson_quantile(u, float(expected_customers(s, self.saturation, self.cac)))
+
+
+def poisson_quantile(u: float, lam: float) -> int:
+    """Smallest ``k`` with ``P(Poisson(lam) <= k) >= u``."""
+    if lam <= 0:
+        return 0
+    if lam > 50:
+        from scipy.stats import poisson
+
+        return int(poisson.ppf(u, lam))
+    p = math.exp(-lam)
+    cum, k = p, 0
+    while cum < u and k < 1000:
+        k += 1
+        p *= lam / k
+        cum += p
+    return k
+
+
 def simulate(scenario, setting: Setting, seed, *, customers: int | None, days: int, smoothing: bool) -> dict:
-    """Run the scenario at ``setting`` for one replication seed; return :func:`run_metrics`."""
+    """Run the scenario at ``setting`` for one replication seed; return :func:`run_metrics`.
+
+    Channels draw arrivals through :class:`InverseCdfChannel`; a paced channel's spend is set day by
+    day from its profile.
+    """
     from sim.model import CustomerModel
 
     sc = scenario_with(scenario, setting)
     model = CustomerModel(sc, seed=seed, customers=customers, days=days, engine="vector")
-    profiles = {}
-    if setting.pacing:
-        from dataclasses import replace
-
-        base = {name: v for name, v in setting.spend}
-        profiles = {model.channel_index[n]: base[n] * daily_profile(w, days) for n, w in setting.pacing}
-        originals = list(model.channels)
-        for t in range(days):
-            for k, spend in profiles.items():
-                model.channels[k] = replace(originals[k], daily_spend=float(spend[t]))
-            model.step()
-        result = model.result()
-    else:
-        result = model.run()
-    return run_metrics(result, model, days, profiles, smoothing=smoothing)
+    paced = dict(setting.pacing)
+    keyed = [InverseCdfChannel(**asdict(ch)) for ch in model.channels]
+    profiles = {k: ch.daily_spend * daily_profile(paced[ch.name], days)
+                for k, ch in enumerate(keyed) if ch.name in paced}
+    model.channels[:] = keyed
+    for t in range(days):
+        for k, spend in profiles.items():
+            model.channels[k] = replace(keyed[k], daily_spend=float(spend[t]))
+        model.step()
+    return run_metrics(model.result(), model, days, profiles, smoothing=smoothing)
 
 
 def run_metrics(result, model, days: int, profiles: dict | None = None, *, smoothing: bool = True) -> dict:

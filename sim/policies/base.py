@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 if TYPE_CHECKING:  # pragma: no cover
     from sim.model import CustomerModel
 
-__all__ = ["Policy", "PolicyParams", "Target", "Offer", "Day", "NoIntervention"]
+__all__ = ["Policy", "PolicyParams", "Target", "Offer", "Day", "NoIntervention", "in_codes"]
 
 _GOLDEN = 0.6180339887498949  # coverage offset between policies (golden-ratio rotation)
 
@@ -198,7 +198,7 @@ class Day:
             names = getattr(target, field)
             if names:
                 codes = np.array([lookup[x] for x in names])
-                keep &= np.isin(getattr(s, column)[idx], codes)
+                keep &= in_codes(getattr(s, column)[idx], codes)
         return idx[keep]
 
     def buyers_on(self, d: int) -> np.ndarray:
@@ -320,7 +320,7 @@ class Day:
             raise RuntimeError("matches_at_order is only available in on_purchases")
         keep = np.ones(buyers.size, dtype=bool)
         if target.stages:
-            keep &= np.isin(self.order_stage, [self.model.graph.index[x] for x in target.stages])
+            keep &= in_codes(self.order_stage, np.array([self.model.graph.index[x] for x in target.stages]))
         candidates = buyers[keep]
         others = self.matches(candidates, target.model_copy(update={"stages": []}))
         return candidates[np.isin(candidates, others)]
@@ -336,3 +336,12 @@ class Day:
     def move(self, policy: Policy, idx: np.ndarray, to_stage: str) -> None:
         """Move customers to ``to_stage`` (only along a transition declared with rule 'policy')."""
         self.model.move_by_policy(policy, self._scoped(idx), to_stage, self.t)
+
+
+def in_codes(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``np.isin(values, codes)`` for small non-negative integer codes (values may be -1)."""
+    codes = np.asarray(codes, dtype=np.int64)
+    lookup = np.zeros(int(codes.max()) + 2, dtype=bool)  # the last slot is always False
+    lookup[codes] = True
+    v = values.astype(np.int64)
+    return lookup[np.clip(v, -1, lookup.size - 1)] & (v >= 0)
