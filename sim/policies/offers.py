@@ -32,6 +32,15 @@ class OfferParams(BaseModel):
         return Offer(self.discount, self.min_spend, self.valid_days, self.purchase_lift, self.reactivation)
 
 
+def _check_reactivation(reactivate_to: str | None, *offers: OfferParams) -> None:
+    """An offer that re-activates churned customers needs a stage to bring them back to."""
+    if reactivate_to is None and any(o.reactivation > 0 for o in offers):
+        raise ValueError(
+            "an offer has reactivation > 0 but reactivate_to is not set; name the stage lost "
+            "customers return to (declared with a rule = 'policy' transition) or set reactivation = 0"
+        )
+
+
 class Coupon(Policy):
     """Send a coupon on a trigger day.
 
@@ -53,6 +62,7 @@ class Coupon(Policy):
 
         @model_validator(mode="after")
         def _after_an_order(self):
+            _check_reactivation(self.reactivate_to, self.offer)
             if self.trigger != "first_order" and self.send_after_days < 1:
                 raise ValueError(f"send_after_days must be >= 1 for trigger '{self.trigger}' "
                                  "(the coupon follows an order of an earlier day)")

@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from sim.policies.base import Day, Policy, PolicyParams
-from sim.policies.offers import OfferParams
+from sim.policies.offers import OfferParams, _check_reactivation
 
 __all__ = ["WinBack"]
 
@@ -28,15 +28,16 @@ class WinBack(Policy):
         rich_tiers: list[str] = Field(default_factory=list)
         light_offer: OfferParams = OfferParams(discount=10, min_spend=100, valid_days=14, purchase_lift=1.3)
         heavy_offer: OfferParams = OfferParams(
-            discount=50, min_spend=200, valid_days=21, purchase_lift=1.8, reactivation=0.01, send_cost=0.1
+            discount=50, min_spend=200, valid_days=21, purchase_lift=1.8, send_cost=0.1
         )
         reminder: OfferParams = OfferParams(
-            discount=0, min_spend=0, valid_days=7, purchase_lift=1.1, reactivation=0.002, send_cost=0.01
+            discount=0, min_spend=0, valid_days=7, purchase_lift=1.1, send_cost=0.01
         )
         reactivate_to: str | None = None
 
         @model_validator(mode="after")
         def _order(self):
+            _check_reactivation(self.reactivate_to, self.light_offer, self.heavy_offer, self.reminder)
             if self.heavy_after_days <= self.light_after_days:
                 raise ValueError(
                     f"heavy_after_days ({self.heavy_after_days}) must be greater than "

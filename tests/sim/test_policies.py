@@ -544,14 +544,12 @@ def test_over_contact_without_a_cap_raises_churn(engine):
 # --- regression: re-activation needs a target stage -----------------------------------------------
 
 
-def test_offer_without_reactivate_to_never_reactivates(engine):
-    """Offers with reactivation > 0 from a policy without reactivate_to leave churned customers churned."""
-    # regression: the model's reactivate_to is -1 for such a policy, and churned holders were moved
-    # to stage -1 (found by the contract suite with WinBack's default offers)
+def test_offer_without_reactivate_to_is_refused():
+    """An offer that can re-activate churned customers needs reactivate_to: refused at construction."""
+    # regression: such offers used to move churned holders to stage -1 (found by the contract
+    # suite with WinBack's former default offers)
     certain = {"discount": 0.0, "min_spend": 0.0, "valid_days": 10, "purchase_lift": 1.0, "reactivation": 1.0}
-    policy = WinBack(light_after_days=3, heavy_after_days=6, heavy_offer=certain, reminder=certain)
-    sc = make_scenario(customers={"purchase_rate": 0.2, "churn_hazard": 0.05})
-    r = CustomerModel(sc, engine=engine, customers=400, days=40, policies=[policy]).run()
-    assert r.daily["churned"].sum() > 100
-    assert r.daily["reactivated"].sum() == 0 and r.customers["reactivations"].sum() == 0
-    assert r.customers["stage"].min() >= 0
+    with pytest.raises(ValueError, match="reactivate_to is not set"):
+        WinBack(light_after_days=3, heavy_after_days=6, heavy_offer=certain, reminder=certain)
+    with pytest.raises(ValueError, match="reactivate_to is not set"):
+        Coupon(trigger="winback", send_after_days=5, offer=certain)
