@@ -38,7 +38,7 @@ def day_kernel(
     # model constants
     reactivate_to, fatigue_contacts, fatigue_multiplier, order_shape,
 ):  # fmt: skip
-    """Decide day ``t`` for customers ``0..n-1``.
+    """Decide day ``t`` for customers ``0..n-1`` (arithmetic in float64, as the agent engine does).
 
     Returns (buyers, order values, buyers' stages when ordering, moved customers, their new stages).
     """
@@ -66,7 +66,7 @@ def day_kernel(
         u = uniform(key, uid[i], t, 0) if not lost else 1.0
         churn = False
         if can_churn[st] and not lost:
-            h = hazard[i] * churn_mult[st] * mod_churn[i] * group_mod[2, arm[i] + 1, st, tier[i] + 1]
+            h = np.float64(hazard[i]) * churn_mult[st] * mod_churn[i] * group_mod[2, arm[i] + 1, st, tier[i] + 1]
             if h > 0.0:
                 if contacts_week[i] > fatigue_contacts:
                     h *= fatigue_multiplier
@@ -76,16 +76,16 @@ def day_kernel(
                     u = (u - h) / (1.0 - h)
         bought = False
         if not churn and not lost:
-            lam = rate[i] * purchase_mult[st] * mod_purchase[i] * group_mod[0, arm[i] + 1, st, tier[i] + 1]
+            lam = np.float64(rate[i]) * purchase_mult[st] * mod_purchase[i] * group_mod[0, arm[i] + 1, st, tier[i] + 1]
             if valid:
-                lam *= offer_lift[i]
+                lam *= np.float64(offer_lift[i])
             if last_purchase[i] == t:  # already bought today (joined the base with a purchase)
                 lam = 0.0
             # 1 - exp(-lam) <= lam, so the exact test is needed only when u < lam
             if u < lam:
                 bought = u < -np.expm1(-lam)
         if bought:
-            value = basket[i] * basket_mult[st] * mod_basket[i] * group_mod[1, arm[i] + 1, st, tier[i] + 1]
+            value = np.float64(basket[i]) * basket_mult[st] * mod_basket[i] * group_mod[1, arm[i] + 1, st, tier[i] + 1]
             if order_shape > 0.0:
                 value *= gamma_variate(order_shape, key, uid[i], t, 8) / order_shape
             buyers[nb] = i
