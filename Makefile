@@ -12,7 +12,7 @@ OUT := lifecycle-out
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,app]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -24,9 +24,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script; done
 
-# Optional system packages (Debian, as root): CJK fonts so stage names in any script render in plots.
+# System packages (Debian, as root): CJK fonts so stage names in any script render in plots;
+# Chromium for the classroom app's browser tests (tests/app; they skip without /usr/bin/chromium).
 system-deps:
-	apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei
+	apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei chromium
 
 clean:
 	rm -rf $(VENV) build *.egg-info

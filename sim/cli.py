@@ -794,14 +794,18 @@ def _floats(text: str | None, option: str) -> list[float]:
 @click.option("--seed", type=click.IntRange(min=0), help="Root seed (default: the scenario's).")
 @click.option("--frontier", help="Also optimise these daily budgets, e.g. 2000,4000,6000 (the efficient frontier).")
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: cores).")
-@click.option("--max-evaluations", type=click.IntRange(min=3), help="Allocations the optimiser may try per budget.")
+@click.option("--method", type=click.Choice(["surrogate", "cobyla"]), default="surrogate", show_default=True,
+              help="surrogate: SLSQP on response curves x simulated values, verified by simulation; cobyla: "
+                   "derivative-free search on the simulated objective.")
+@click.option("--max-evaluations", type=click.IntRange(min=3),
+              help="Allocations and probes the search may simulate per budget (each on every seed).")
 @click.option("--smoothing/--no-smoothing", default=True, show_default=True,
               help="Post-stratify paid arrivals to their expected count (less noise; see docs/budget.md).")
 @click.option("--out", type=click.Path(file_okay=False), help="Write budget.json, tables and plots here.")
 @click.option("--force", is_flag=True, help="Replace an existing, non-empty --out folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def budget_cmd(scenario, budget, objective, horizon, customers, min_ltv_cac, replications, seed, frontier, workers,
-               max_evaluations, smoothing, out, force, as_json) -> None:
+               method, max_evaluations, smoothing, out, force, as_json) -> None:
     """Split a daily budget over SCENARIO's channels and retention levers, by simulation."""
     from scenarios.loader import load_scenario
     from sim.budget import allocate_budget, result_dict, result_text, write_outputs
@@ -816,7 +820,7 @@ def budget_cmd(scenario, budget, objective, horizon, customers, min_ltv_cac, rep
     result = allocate_budget(
         sc, budget=budget, objective=objective, horizon=horizon, customers=customers, min_ltv_cac=min_ltv_cac,
         replications=replications, seed=seed, frontier=levels, workers=workers or default_workers(),
-        max_evaluations=max_evaluations, smoothing=smoothing, progress=say,
+        max_evaluations=max_evaluations, smoothing=smoothing, method=method, progress=say,
     )  # fmt: skip
     payload = result_dict(result)
     if out is not None:

@@ -190,6 +190,27 @@ class CustomerModel(mesa.Model):
             out[k] = target
         return out
 
+    def swap_policies(self, replacements: dict[int, Policy]) -> None:
+        """Replace the policies at the given positions from the next day on; all or nothing.
+
+        A replacement keeps its predecessor's name (the ledger and the offers customers hold refer
+        to the position). Raises ValueError, leaving the model unchanged, if one does not fit.
+        """
+        before = list(self.policies)
+        try:
+            for i, q in replacements.items():
+                if q.name != before[i].name:
+                    raise ValueError(f"a replacement must keep the name {before[i].name!r}; got {q.name!r}")
+                q.validate_names(self)
+                q.reset(self)
+                self.policies[i] = q
+            self._policy_ids = {id(p): i for i, p in enumerate(self.policies)}
+            self.reactivate_to = self._reactivation_targets()
+        except ValueError:
+            self.policies[:] = before
+            self._policy_ids = {id(p): i for i, p in enumerate(self.policies)}
+            raise
+
     # --- ids and lookups ------------------------------------------------------------------------
 
     def policy_id(self, policy: Policy) -> int:
