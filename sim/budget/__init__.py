@@ -10,7 +10,10 @@ Core objects (one module each):
   feasibility (:func:`project_allocation`, a deterministic pure function).
 - :mod:`sim.budget.evaluate`: an allocation evaluated by simulation with common random numbers
   (the same replication seeds for every allocation), in worker processes; arrival-count smoothing.
-- :mod:`sim.budget.optimise`: COBYLA on the budget hyperplane (why: see that module).
+- :mod:`sim.budget.optimise`: the search; by default SLSQP on a simulated surrogate
+  (:mod:`sim.budget.surrogate`: response curves times simulated customer values, policy slopes from
+  common-random-numbers probes) in a trust region, every proposal verified by simulation; COBYLA on
+  the budget hyperplane as the alternative (why: see that module).
 - :mod:`sim.budget.allocate`: :func:`allocate_budget`, the whole question end to end: costs, search,
   the report on independent seeds (CIs, paired differences to the equal split and to the current
   allocation, marginal returns, ROI), the efficient frontier.
@@ -31,12 +34,12 @@ from sim.budget.levers import (
     OBJECTIVES, BudgetConfig, Lever, LeverConfig, build_levers, equal_split, project_allocation, read_budget_config,
     request_levers,
 )  # fmt: skip
-from sim.budget.optimise import Trace, Trial, optimise
+from sim.budget.optimise import METHODS, Trace, Trial, optimise
 from sim.budget.report import result_dict, result_text, write_outputs
 
 __all__ = [
     "allocate_budget", "BudgetResult", "Outcome", "Marginal", "FrontierPoint", "Estimate", "Evaluator", "Setting",
     "setting_for", "OBJECTIVES", "BudgetConfig", "LeverConfig", "Lever", "build_levers", "equal_split",
-    "project_allocation", "read_budget_config", "request_levers", "optimise", "Trace", "Trial", "result_dict",
+    "project_allocation", "read_budget_config", "request_levers", "optimise", "METHODS", "Trace", "Trial", "result_dict",
     "result_text", "write_outputs",
 ]  # fmt: skip

@@ -8,7 +8,7 @@ Order of work: (1) the levers are checked against the scenario; (2) one simulati
 seed at full coverage measures each policy lever's full-coverage daily cost; (3) bounds and the
 budget are checked for feasibility (a clear :class:`~sim.errors.ConfigError` names the levers;
 nothing is clamped silently); (4) :func:`sim.budget.optimise.optimise` searches from the equal split
-and from the current allocation; (5) on the *report* seeds (independent of the optimiser's) the
+and from the current allocation (scaled to the budget); (5) on the *report* seeds (independent of the optimiser's) the
 recommended, equal-split, current and zero allocations are simulated, and the recommendation with
 each lever moved by a step (finite differences, same seeds); (6) each ``frontier`` budget is
 optimised the same way.
@@ -32,7 +32,7 @@ from sim.budget.evaluate import Estimate, Evaluator, Setting, estimate, paired, 
 from sim.budget.levers import (
     OBJECTIVES, Lever, build_levers, equal_split, project_allocation, read_budget_config, request_levers,
 )  # fmt: skip
-from sim.budget.optimise import Trace, optimise
+from sim.budget.optimise import METHODS, Trace, optimise
 from sim.errors import ConfigError
 
 __all__ = ["allocate_budget", "BudgetResult", "Outcome", "Marginal", "FrontierPoint", "DEFAULT_REPLICATIONS"]
@@ -162,16 +162,20 @@ def allocate_budget(scenario, *, budget: float | None = None, objective: str | N
                     horizon: int | None = None, customers: int | None = None, min_ltv_cac: float | None = None,
                     replications: int = DEFAULT_REPLICATIONS, seed: int | None = None, frontier=(),
                     workers: int = 1, max_evaluations: int | None = None, smoothing: bool = True,
-                    progress=None) -> BudgetResult:
+                    method: str = "surrogate", marginal_returns: bool = True, progress=None) -> BudgetResult:
     """Recommend how to split a daily budget over the scenario's levers (see the module docstring).
 
     ``budget`` (per day) overrides ``[budget].total``; without either, the levers' current total is
-    used. ``progress(message)`` is called at each stage, if given.
+    used. ``method``: "surrogate" (default) or "cobyla" (:mod:`sim.budget.optimise`).
+    ``marginal_returns=False`` skips the finite differences of the report (one evaluation per lever).
+    ``progress(message)`` is called at each stage, if given.
     """
     t0 = time.perf_counter()
     say = progress or (lambda msg: None)
     cfg = read_budget_config(scenario)
     objective = objective or cfg.objective or "profit"
+    if method not in METHODS:
+        raise ConfigError(f"--method must be one of {', '.join(METHODS)}; got '{method}'")
     if objective not in OBJECTIVES:
         raise ConfigError(f"--objective must be one of {', '.join(OBJECTIVES)}; got '{objective}'")
     min_ltv_cac = min_ltv_cac if min_ltv_cac is not None else cfg.min_ltv_cac
@@ -202,7 +206,7 @@ def allocate_budget(scenario, *, budget: float | None = None, objective: str | N
         full = Setting(tuple((r.target, channels[r.target]) for r in requests if r.kind == "channel"),
                        tuple((r.target, 1.0) for r in requests if r.kind == "policy"),
                        tuple((r.target, r.pacing) for r in requests if r.kind == "channel" and r.pacing))
-        reps = ev.evaluate(full, "opt")
+        reps = ev.evaluate(full, "opt") if full.coverage else []  # (channels only: nothing to measure)
         costs = {r.target: float(np.mean([x["policy_costs"].get(r.target, 0.0) for x in reps])) / days
                  for r in requests if r.kind == "policy"}
         if total is None:  # the levers' current spend
@@ -213,18 +217,19 @@ def allocate_budget(scenario, *, budget: float | None = None, objective: str | N
         for b in levels:
             build_levers(scenario, requests, costs, b)  # every frontier level must be feasible too
         n_free = sum(lv.hi - lv.lo > 1e-9 * max(1.0, total) for lv in levers)
-        max_ev = max_evaluations or max(20, 8 * n_free + 8)
+        n_policies = sum(lv.kind == "policy" and lv.hi > lv.lo for lv in levers)
+        max_ev = max_evaluations or (8 * (n_policies + 1) + 2 if method == "surrogate" else max(20, 8 * n_free + 8))
 
-        say(f"optimising {len(levers)} levers ({max_ev} evaluations at most, {replications} seeds each)")
+        say(f"optimising {len(levers)} levers by {method} ({max_ev} evaluations at most, {replications} seeds each)")
         x_eq = equal_split(levers, total)
         x_cur = np.array([lv.current for lv in levers])
-        trace = _optimise(ev, levers, total, objective, x_eq, x_cur, min_ltv_cac, max_ev)
+        trace = _optimise(ev, levers, total, objective, x_eq, x_cur, min_ltv_cac, max_ev, method)
         x_rec = np.array(trace.best.allocation)
 
         say("simulating the recommendation and the baselines on independent seeds")
         steps = [_step(lv, x, total) for lv, x in zip(levers, x_rec)]
         probes = []
-        for i, (delta, direction) in enumerate(steps):
+        for i, (delta, direction) in enumerate(steps if marginal_returns else []):
             y = x_rec.copy()
             y[i] += delta if direction == "next" else -delta
             probes.append(y)
@@ -246,7 +251,7 @@ def allocate_budget(scenario, *, budget: float | None = None, objective: str | N
             lv_b = build_levers(scenario, requests, costs, b)
             scaled = project_allocation(x_rec * (b / total) if total > 0 else equal_split(lv_b, b), b,
                                         [v.lo for v in lv_b], [v.hi for v in lv_b])
-            tr = _optimise(ev, lv_b, b, objective, equal_split(lv_b, b), scaled, min_ltv_cac, max_ev)
+            tr = _optimise(ev, lv_b, b, objective, equal_split(lv_b, b), scaled, min_ltv_cac, max_ev, method)
             xb = np.array(tr.best.allocation)
             ob = _outcome(lv_b, xb, ev.evaluate(setting_for(lv_b, xb), "report"), days)
             points.append(FrontierPoint(b, tuple(float(v) for v in xb), ob, tr.constraint_met))
@@ -260,13 +265,14 @@ def allocate_budget(scenario, *, budget: float | None = None, objective: str | N
     )  # fmt: skip
 
 
-def _optimise(ev, levers, budget, objective, x_eq, x_cur, min_ltv_cac, max_ev) -> Trace:
+def _optimise(ev, levers, budget, objective, x_eq, x_cur, min_ltv_cac, max_ev, method) -> Trace:
     lo = [lv.lo for lv in levers]
     hi = [lv.hi for lv in levers]
     starts = [x_eq]
     if math.fsum(x_cur) > 0:  # the current mix, scaled to this budget
         starts.append(project_allocation(np.asarray(x_cur) * (budget / math.fsum(x_cur)), budget, lo, hi))
-    return optimise(ev, levers, budget, objective, starts=starts, min_ltv_cac=min_ltv_cac, max_evaluations=max_ev)
+    return optimise(ev, levers, budget, objective, starts=starts, min_ltv_cac=min_ltv_cac, max_evaluations=max_ev,
+                    method=method)
 
 
 def _coverage(scenario, policy: str) -> float:

@@ -9,7 +9,12 @@ the first ``R`` drive the optimisation and the other ``R`` the report (recommend
 baselines, marginal returns), so the reported gains are not the winner's curse of the optimiser's
 own seeds. Within one seed, a customer is the same person with the same draws in every allocation
 (counter-based draws keyed by channel, arrival day and arrival order; see :mod:`sim.draws`), so
-differences between allocations come from the allocation, not from reshuffled customers.
+differences between allocations come from the allocation, not from reshuffled customers. The
+model's own Poisson sampler consumes a spend-dependent number of draws from the arrivals stream, so
+a change on one channel would reshuffle every later day's arrivals on every channel; budget runs
+therefore give the model :class:`InverseCdfChannel` channels (same Poisson law, one uniform per
+channel and day, count monotone in spend): a channel's arrivals change only where its own spend
+changes, and customers come and go at the end of each day's queue.
 
 Smoothing (on by default): the number of customers a paid channel brings on a day is Poisson around
 the response curve, which makes the simulated objective a step function of spend. The budget
@@ -151,19 +156,16 @@ class InverseCdfChannel(Channel):
 
 
 def poisson_quantile(u: float, lam: float) -> int:
-    """Smallest ``k`` with ``P(Poisson(lam) <= k) >= u``."""
-    if lam <= 0:
-        return 0
-    if lam > 50:
-        from scipy.stats import poisson
+    """Smallest ``k`` with ``P(Poisson(lam) <= k) >= u`` (exact CDF search from a normal guess)."""
+    from scipy.special import ndtri, pdtr
 
-        return int(poisson.ppf(u, lam))
-    p = math.exp(-lam)
-    cum, k = p, 0
-    while cum < u and k < 1000:
+    if lam <= 0 or u <= 0:
+        return 0
+    k = max(0, int(lam + math.sqrt(lam) * float(ndtri(min(u, 1 - 1e-16)))))
+    while pdtr(k, lam) < u:
         k += 1
-        p *= lam / k
-        cum += p
+    while k > 0 and pdtr(k - 1, lam) >= u:
+        k -= 1
     return k
 
 
@@ -216,8 +218,16 @@ def run_metrics(result, model, days: int, profiles: dict | None = None, *, smoot
     n_raw = int(acquired.sum())
     ltv_raw = float(c["value"][acquired].mean()) if n_raw else float("nan")
     cac_raw = spend_total / n_raw if n_raw else float("nan")
+    paid_days = {}
+    for k, name in enumerate(result.channel_names):  # per channel and day: paid customers and their values
+        mask = acquired & (c["acquisition_cost"] > 0) & (ch == k)
+        day = acq[mask]
+        paid_days[name] = (np.bincount(day, minlength=days)[:days].astype(float),
+                           np.bincount(day, weights=net[mask], minlength=days)[:days],
+                           np.bincount(day, weights=c["value"][mask], minlength=days)[:days])
     return {
         "profit": float(np.dot(w, net)) - spend_total,
+        "acquired_value": float(np.dot(w[acquired], c["value"][acquired])),
         "customers": customers,
         "ltv": ltv,
         "cac": cac,
@@ -229,6 +239,7 @@ def run_metrics(result, model, days: int, profiles: dict | None = None, *, smoot
         "acquisition_spend": spend_total,
         "policy_costs": {k: float(v) for k, v in result.policy_costs.items()},
         "channel_spend": {name: float(v) for name, v in zip(result.channel_names, result.channel_spend)},
+        "paid_by_day": paid_days,  # channel -> (customers, net value, discounted value) per acquisition day
     }
 
 

@@ -74,7 +74,7 @@ def read_budget_config(scenario) -> BudgetConfig:
         return BudgetConfig.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
+        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
         raise ConfigError(f"{scenario.source}: budget.{loc}: {err['msg']}") from None
 
 

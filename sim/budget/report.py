@@ -86,7 +86,8 @@ def result_dict(result) -> dict:
             {"budget": p.budget, "constraint_met": p.constraint_met, **_outcome_dict(result, p.outcome)}
             for p in result.frontier
         ],
-        "optimiser": {"method": "COBYLA", "trials": len(result.trace.trials), "message": result.trace.message},
+        "optimiser": {"method": result.trace.method, "trials": len(result.trace.trials),
+                      "search_evaluations": result.trace.evaluations, "message": result.trace.message},
         "evaluations": result.evaluations,
         "seconds": result.seconds,
     }  # fmt: skip
@@ -108,10 +109,11 @@ def result_text(result) -> str:
         f"{'lever':<22}{'kind':<9}{'min':>9}{'max':>10}{'current':>10}{'equal':>10}{'recommended':>13}"
         f"{'marginal profit/unit (95% CI)':>34}",
     ]
-    for lv, xe, xc, xr, mg in zip(r.levers, r.equal.allocation, r.current.allocation, r.recommended.allocation,
-                                  r.marginals):
+    marg = {mg.lever: mg for mg in r.marginals}
+    for lv, xe, xc, xr in zip(r.levers, r.equal.allocation, r.current.allocation, r.recommended.allocation):
+        mg = _ci(marg[lv.name].profit, "{:+.2f}") if lv.name in marg else "n/a"
         lines.append(f"{lv.name:<22}{lv.kind:<9}{lv.lo:>9,.0f}{lv.hi:>10,.0f}{xc:>10,.1f}{xe:>10,.1f}{xr:>13,.1f}"
-                     f"{_ci(mg.profit, '{:+.2f}'):>34}")
+                     f"{mg:>34}")
     lines.append("")
     lines.append(f"{'':<22}{'profit (95% CI)':>34}{'LTV/CAC':>22}{'customers':>22}")
     for label, o in (("recommended", r.recommended), ("equal split", r.equal), ("current", r.current)):
@@ -138,8 +140,8 @@ def result_text(result) -> str:
             alloc = ", ".join(f"{lv.name} {x:,.0f}" for lv, x in zip(r.levers, p.allocation))
             lines.append(f"{p.budget:>20,.2f}{_ci(p.outcome.metrics[r.objective], '{:,.2f}'):>36}  {alloc}")
     lines.append("")
-    lines.append(f"{r.evaluations} simulations in {r.seconds:.1f} s; optimiser: COBYLA, {len(r.trace.trials)} "
-                 f"allocations tried ({r.trace.message})")
+    lines.append(f"{r.evaluations} simulations in {r.seconds:.1f} s; {len(r.trace.trials)} allocations tried "
+                 f"({r.trace.message})")
     return "\n".join(lines)
 
 
@@ -204,16 +206,19 @@ def write_outputs(result, folder: Path) -> list[str]:
     files = ["budget.json", "allocation.csv", "trials.csv", "allocation.png"]
     write_json_atomic(folder / "budget.json", result_dict(result))
     rows = []
-    for lv, xr, xe, xc, mg in zip(result.levers, result.recommended.allocation, result.equal.allocation,
-                                  result.current.allocation, result.marginals):
+    marg = {mg.lever: mg.profit for mg in result.marginals}
+    for lv, xr, xe, xc in zip(result.levers, result.recommended.allocation, result.equal.allocation,
+                              result.current.allocation):
+        mg = marg.get(lv.name)
         rows.append({"lever": lv.name, "kind": lv.kind, "min": lv.lo, "max": lv.hi, "full_coverage_cost": lv.full_cost,
                      "current": xc, "equal": xe, "recommended": xr,
                      "realised_spend_recommended": result.recommended.realised_spend[lv.name],
-                     "marginal_profit_per_unit": mg.profit.mean, "marginal_ci_low": mg.profit.ci_low,
-                     "marginal_ci_high": mg.profit.ci_high})
+                     "marginal_profit_per_unit": mg.mean if mg else None,
+                     "marginal_ci_low": mg.ci_low if mg else None, "marginal_ci_high": mg.ci_high if mg else None})
     write_csv_atomic(folder / "allocation.csv", pd.DataFrame(rows))
     trials = [{"trial": t.index, **{lv.name: x for lv, x in zip(result.levers, t.allocation)},
-               "objective": t.objective, "profit": t.profit, "ltv_cac": t.ltv_cac, "feasible": t.feasible}
+               "objective": t.objective, "predicted": t.predicted, "profit": t.profit, "ltv_cac": t.ltv_cac,
+               "feasible": t.feasible}
               for t in result.trace.trials]
     write_csv_atomic(folder / "trials.csv", pd.DataFrame(trials))
     plt = _pyplot()

@@ -137,4 +137,6 @@ def day_kernel(
                     move_to[nm] = prob_targets[st, k]
                     nm += 1
                     break
-    return buyers[:nb], amounts[:nb], order_stage[:nb], move_idx[:nm], move_to[:nm]
+    # copies, not views: a view would keep the whole n-long buffer alive, and the model keeps
+    # each day's buyers for BUYERS_LOOKBACK days (8 bytes per customer per day of peak memory)
+    return buyers[:nb].copy(), amounts[:nb].copy(), order_stage[:nb].copy(), move_idx[:nm].copy(), move_to[:nm].copy()
