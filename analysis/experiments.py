@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis import stats
+from analysis import checks, stats, survival
 
 __all__ = ["METRICS", "analyse", "segment_effects", "survival_by_arm", "decide", "ExperimentReport", "Guardrails"]
 
@@ -174,7 +174,7 @@ def analyse(outcomes, *, truth: dict[int, object] | None = None, alpha: float = 
     specs = _metrics(outcomes.horizons)
     arms = outcomes.arm_names
     counts = np.array([int((f["arm"] == k).sum()) for k in range(len(arms))])
-    srm = stats.srm_test(counts, np.array(outcomes.shares)) if counts.sum() > 0 else None
+    srm = checks.srm_test(counts, np.array(outcomes.shares)) if counts.sum() > 0 else None
     control = f[f["arm"] == 0]
     rows: list[dict] = []
     notes: list[str] = []
@@ -200,7 +200,7 @@ def analyse(outcomes, *, truth: dict[int, object] | None = None, alpha: float = 
             }  # fmt: skip
             per_arm.append(row)
         if per_arm:
-            adjusted = stats.holm([r["p_value"] for r in per_arm]) if len(per_arm) > 1 else [per_arm[0]["p_value"]]
+            adjusted = checks.holm([r["p_value"] for r in per_arm]) if len(per_arm) > 1 else [per_arm[0]["p_value"]]
             for r, p in zip(per_arm, adjusted):
                 r["p_value_holm"] = float(p)
             rows.extend(per_arm)
@@ -324,10 +324,10 @@ def survival_by_arm(outcomes) -> dict:
         if e.sum() == 0:
             curves[name] = None
             continue
-        km = stats.kaplan_meier(d, e)
+        km = survival.kaplan_meier(d, e)
         curves[name] = {"times": km.times.tolist(), "survival": km.survival.tolist(), "std_err": km.std_err.tolist()}
     for k in range(1, len(outcomes.arm_names)):
         if 0 in data and k in data and data[0][1].sum() + data[k][1].sum() > 0:
-            lr = stats.logrank(*data[0], *data[k])
+            lr = survival.logrank(*data[0], *data[k])
             tests[outcomes.arm_names[k]] = {"statistic": lr.statistic, "p_value": lr.p_value}
     return {"curves": curves, "logrank": tests}

@@ -1,12 +1,12 @@
-"""Two-arm A/B estimators, variance reduction, multiplicity, SRM and survival helpers.
+"""Two-arm A/B estimators and variance reduction.
 
 Core object: :class:`Estimate`, the frozen result of every two-arm estimator
 (:func:`diff_in_proportions`, :func:`diff_in_means`, :func:`ratio_metric`,
 :func:`diff_in_means_cuped`). ``estimate`` is always treatment minus control in the metric's
 units and ``relative`` is that difference divided by the control value. Companion helpers:
 :func:`bootstrap_ratio_ci` (a resampling check of the delta method), :func:`cuped`,
-:func:`winsorize_pooled`, :func:`holm`, :func:`srm_test`, :func:`kaplan_meier` and
-:func:`logrank`.
+:func:`winsorize_pooled`. Multiplicity and sample-ratio checks live in :mod:`analysis.checks`,
+Kaplan-Meier and the log-rank test in :mod:`analysis.survival`.
 
 Relative effects use one convention throughout: the delta method on the ratio
 :math:`R = m_t / m_c` of the two arm statistics (not on :math:`\\log R`), with the arms
@@ -24,8 +24,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import special, stats
-from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
+from analysis._inputs import _alpha, _count, _same_length, _vector
 from sim.errors import ConfigError, ConvergenceError
 
 __all__ = [
@@ -33,9 +33,6 @@ __all__ = [
     "BootstrapResult",
     "CupedResult",
     "Winsorized",
-    "SRMResult",
-    "KaplanMeierResult",
-    "LogRankResult",
     "diff_in_proportions",
     "diff_in_means",
     "ratio_metric",
@@ -43,10 +40,6 @@ __all__ = [
     "cuped",
     "diff_in_means_cuped",
     "winsorize_pooled",
-    "holm",
-    "srm_test",
-    "kaplan_meier",
-    "logrank",
 ]
 
 
@@ -130,101 +123,6 @@ class Winsorized(NamedTuple):
     y_t: np.ndarray
     lower: float | None
     upper: float | None
-
-
-@dataclass(frozen=True, eq=False)
-class SRMResult:
-    """Sample-ratio-mismatch chi-square test; ``mismatch`` is ``p_value < threshold``."""
-
-    statistic: float
-    p_value: float
-    df: int
-    expected_counts: np.ndarray
-    threshold: float
-    mismatch: bool
-
-
-@dataclass(frozen=True, eq=False)
-class KaplanMeierResult:
-    """Kaplan-Meier curve evaluated at the distinct event times."""
-
-    times: np.ndarray
-    survival: np.ndarray
-    std_err: np.ndarray
-    n_at_risk: np.ndarray
-    n_events: np.ndarray
-
-
-@dataclass(frozen=True)
-class LogRankResult:
-    """Two-group log-rank test."""
-
-    statistic: float
-    p_value: float
-    df: int = 1
-
-
-# --------------------------------------------------------------------------------------------
-# validation
-
-
-def _vector(name: str, values: Any, *, min_size: int = 1) -> np.ndarray:
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{name} must be a 1-D array of numbers; got {values!r:.80}") from exc
-    if arr.ndim != 1:
-        raise ConfigError(f"{name} must be 1-D; got an array of shape {arr.shape}")
-    if arr.size < min_size:
-        raise ConfigError(f"{name} must have at least {min_size} values; got {arr.size}")
-    bad = np.flatnonzero(~np.isfinite(arr))
-    if bad.size:
-        raise ConfigError(f"{name} must be finite; got {float(arr[bad[0]])!r} at index {bad[0]}")
-    return arr
-
-
-def _same_length(a_name: str, a: np.ndarray, b_name: str, b: np.ndarray) -> None:
-    if a.size != b.size:
-        raise ConfigError(
-            f"{a_name} and {b_name} must have the same length; got {a.size} and {b.size}"
-        )
-
-
-def _shown(value: Any) -> Any:
-    """``value`` for an error message: numpy scalars as plain Python numbers."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _count(name: str, value: Any, *, minimum: int) -> int:
-    numeric = isinstance(value, (int, float, np.integer, np.floating))
-    if (isinstance(value, bool) or not numeric or not math.isfinite(value)
-            or float(value) != int(value) or value < minimum):
-        raise ConfigError(f"{name} must be an integer >= {minimum}; got {_shown(value)!r}")
-    return int(value)
-
-
-def _alpha(alpha: Any) -> float:
-    numeric = isinstance(alpha, (int, float, np.integer, np.floating))
-    if isinstance(alpha, bool) or not numeric or not 0.0 < alpha < 1.0:
-        raise ConfigError(f"alpha must be in (0, 1); got {_shown(alpha)!r}")
-    return float(alpha)
-
-
-def _events(name: str, values: Any, durations: np.ndarray, durations_name: str) -> np.ndarray:
-    arr = _vector(name, values)
-    _same_length(durations_name, durations, name, arr)
-    if not np.all((arr == 0) | (arr == 1)):
-        raise ConfigError(
-            f"{name} must contain only 0/1 (or booleans); got values {np.unique(arr).tolist()}"
-        )
-    return arr.astype(np.int64)
-
-
-def _durations(name: str, values: Any) -> np.ndarray:
-    arr = _vector(name, values)
-    if np.any(arr < 0):
-        raise ConfigError(f"{name} must be >= 0; got min {float(arr.min())!r}")
-    return arr
 
 
 # --------------------------------------------------------------------------------------------
@@ -740,199 +638,3 @@ def winsorize_pooled(
     upper = None if upper_quantile is None else float(np.quantile(pooled, upper_quantile))
     lower = None if lower_quantile is None else float(np.quantile(pooled, lower_quantile))
     return Winsorized(np.clip(y_c, lower, upper), np.clip(y_t, lower, upper), lower, upper)
-
-
-# --------------------------------------------------------------------------------------------
-# multiplicity, SRM, survival
-
-
-def holm(p_values: Any) -> np.ndarray:
-    r"""Holm step-down adjusted p-values (family-wise error control).
-
-    Parameters
-    ----------
-    p_values : array_like
-        Raw p-values in [0, 1] (1-D, non-empty).
-
-    Returns
-    -------
-    numpy.ndarray
-        Adjusted p-values in the input order; reject :math:`H_i` at level :math:`\alpha` iff the
-        adjusted value is :math:`\le\alpha`. Equal to statsmodels ``multipletests(method="holm")``.
-
-    Raises
-    ------
-    ConfigError
-        Empty, non-finite or out-of-range p-values.
-
-    Notes
-    -----
-    With sorted p-values :math:`p_{(1)} \le \dots \le p_{(m)}`,
-    :math:`\tilde p_{(i)} = \max_{j \le i} \min\{1, (m - j + 1)\,p_{(j)}\}`.
-
-    References
-    ----------
-    .. [1] Holm, S. (1979). A simple sequentially rejective multiple test procedure.
-       *Scandinavian Journal of Statistics* 6, 65-70.
-
-    Examples
-    --------
-    >>> holm([0.01, 0.04, 0.03]).tolist()
-    [0.03, 0.06, 0.06]
-    """
-    p = _vector("p_values", p_values)
-    if np.any((p < 0.0) | (p > 1.0)):
-        raise ConfigError(
-            f"p_values must be in [0, 1]; got min {float(p.min())!r}, max {float(p.max())!r}"
-        )
-    m = p.size
-    order = np.argsort(p, kind="stable")
-    stepped = np.minimum(1.0, (m - np.arange(m)) * p[order])
-    adjusted = np.empty(m)
-    adjusted[order] = np.maximum.accumulate(stepped)
-    return adjusted
-
-
-def srm_test(
-    observed_counts: Any, expected_shares: Any, *, threshold: float = 0.001
-) -> SRMResult:
-    r"""Sample-ratio-mismatch check: chi-square goodness of fit of arm counts to the design.
-
-    Parameters
-    ----------
-    observed_counts : array_like
-        Units per arm (non-negative integers, >= 2 arms, positive total).
-    expected_shares : array_like
-        Designed allocation per arm (positive, summing to 1 within 1e-6).
-    threshold : float
-        Flag a mismatch when ``p_value < threshold``, in (0, 1). The strict default 0.001
-        (GrowthBook's, after Fabijan et al. 2019) keeps false alarms rare when checked often.
-
-    Returns
-    -------
-    SRMResult
-        Pearson statistic, p-value on ``k - 1`` degrees of freedom, expected counts, flag.
-
-    Raises
-    ------
-    ConfigError
-        Invalid counts, shares, lengths or threshold.
-
-    References
-    ----------
-    .. [1] Fabijan, A. et al. (2019). Diagnosing sample ratio mismatch in online controlled
-       experiments. *KDD '19*, 2156-2164.
-
-    Examples
-    --------
-    >>> res = srm_test([50_500, 49_500], [0.5, 0.5])
-    >>> round(res.statistic, 3), round(res.p_value, 4), res.mismatch
-    (10.0, 0.0016, False)
-    """
-    counts = _vector("observed_counts", observed_counts, min_size=2)
-    shares = _vector("expected_shares", expected_shares, min_size=2)
-    _same_length("observed_counts", counts, "expected_shares", shares)
-    if np.any(counts < 0) or np.any(counts != np.round(counts)):
-        raise ConfigError(f"observed_counts must be non-negative integers; got {counts.tolist()}")
-    if counts.sum() <= 0:
-        raise ConfigError("observed_counts must have a positive total; got 0")
-    if np.any(shares <= 0) or abs(shares.sum() - 1.0) > 1e-6:
-        raise ConfigError(
-            f"expected_shares must be positive and sum to 1; got {shares.tolist()} "
-            f"(sum {float(shares.sum())!r})"
-        )
-    if isinstance(threshold, bool) or not 0.0 < threshold < 1.0:
-        raise ConfigError(f"threshold must be in (0, 1); got {threshold!r}")
-    expected = counts.sum() * shares
-    statistic = float(np.sum((counts - expected) ** 2 / expected))
-    df = counts.size - 1
-    p_value = float(stats.chi2.sf(statistic, df))
-    return SRMResult(statistic=statistic, p_value=p_value, df=df, expected_counts=expected,
-                     threshold=float(threshold), mismatch=p_value < threshold)
-
-
-def kaplan_meier(durations: Any, observed: Any) -> KaplanMeierResult:
-    """Kaplan-Meier survival curve (thin wrapper over statsmodels ``SurvfuncRight``).
-
-    Parameters
-    ----------
-    durations : array_like
-        Time to event or censoring per unit (finite, >= 0).
-    observed : array_like
-        1 if the event (e.g. churn) was observed, 0 if censored; same length.
-
-    Returns
-    -------
-    KaplanMeierResult
-        Arrays at the distinct event times: survival, Greenwood standard error, number at
-        risk and number of events. The arrays are empty when no event is observed, and the
-        Greenwood standard error is nan where survival reaches 0 (it is undefined there).
-
-    Raises
-    ------
-    ConfigError
-        Invalid or mismatched arrays.
-
-    References
-    ----------
-    .. [1] Kaplan, E. L. and Meier, P. (1958). Nonparametric estimation from incomplete
-       observations. *JASA* 53, 457-481.
-
-    Examples
-    --------
-    >>> km = kaplan_meier([1, 2, 2, 3, 4], [1, 1, 0, 1, 0])
-    >>> km.times.tolist(), km.survival.round(4).tolist()
-    ([1.0, 2.0, 3.0], [0.8, 0.6, 0.3])
-    """
-    t = _durations("durations", durations)
-    e = _events("observed", observed, t, "durations")
-    sf = SurvfuncRight(t, e)
-    return KaplanMeierResult(times=np.asarray(sf.surv_times, dtype=float),
-                             survival=np.asarray(sf.surv_prob, dtype=float),
-                             std_err=np.asarray(sf.surv_prob_se, dtype=float),
-                             n_at_risk=np.asarray(sf.n_risk, dtype=float),
-                             n_events=np.asarray(sf.n_events, dtype=float))
-
-
-def logrank(durations_c: Any, events_c: Any, durations_t: Any, events_t: Any) -> LogRankResult:
-    """Log-rank test of equal survival in two arms (wrapper over statsmodels ``survdiff``).
-
-    Parameters
-    ----------
-    durations_c, events_c : array_like
-        Control durations (>= 0) and 0/1 event indicators.
-    durations_t, events_t : array_like
-        The same for the treatment arm.
-
-    Returns
-    -------
-    LogRankResult
-        Chi-square statistic on 1 degree of freedom and its p-value.
-
-    Raises
-    ------
-    ConfigError
-        Invalid or mismatched arrays, or no events at all.
-
-    References
-    ----------
-    .. [1] Mantel, N. (1966). Evaluation of survival data and two new rank order statistics
-       arising in its consideration. *Cancer Chemotherapy Reports* 50, 163-170.
-
-    Examples
-    --------
-    >>> res = logrank([1, 2, 3, 4], [1, 1, 1, 1], [5, 6, 7, 8], [1, 1, 1, 0])
-    >>> res.p_value < 0.05
-    True
-    """
-    t_c = _durations("durations_c", durations_c)
-    e_c = _events("events_c", events_c, t_c, "durations_c")
-    t_t = _durations("durations_t", durations_t)
-    e_t = _events("events_t", events_t, t_t, "durations_t")
-    if e_c.sum() + e_t.sum() == 0:
-        raise ConfigError("events_c and events_t contain no events; the log-rank test is undefined")
-    time = np.concatenate([t_c, t_t])
-    status = np.concatenate([e_c, e_t])
-    group = np.concatenate([np.zeros(t_c.size, dtype=int), np.ones(t_t.size, dtype=int)])
-    statistic, p_value = survdiff(time, status, group)
-    return LogRankResult(statistic=float(statistic), p_value=float(p_value))

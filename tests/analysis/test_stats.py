@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
 from analysis.stats import (
@@ -19,11 +18,7 @@ from analysis.stats import (
     diff_in_means,
     diff_in_means_cuped,
     diff_in_proportions,
-    holm,
-    kaplan_meier,
-    logrank,
     ratio_metric,
-    srm_test,
     winsorize_pooled,
 )
 from sim.errors import ConfigError
@@ -250,71 +245,6 @@ def test_winsorize_uses_pooled_threshold_for_both_arms():
 # multiplicity, SRM, survival
 
 
-# few examples: statsmodels 0.15 multipletests runs gc.collect() on every call (~50-80 ms)
-@settings(max_examples=25, deadline=None)
-@given(st.lists(st.one_of(st.floats(0.0, 1.0), st.sampled_from([0.0, 0.01, 0.05, 1.0])),
-                min_size=1, max_size=30))
-def test_holm_matches_statsmodels(p_values):
-    """Holm adjusted p-values equal statsmodels multipletests(method='holm'), ties included."""
-    expected = multipletests(p_values, method="holm")[1]
-    np.testing.assert_allclose(holm(p_values), expected, rtol=0, atol=1e-12)
-
-
-def test_holm_known_values():
-    """A hand-computed Holm example."""
-    np.testing.assert_allclose(holm([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02])
-
-
-def test_srm_test_matches_scipy_and_flags_at_threshold():
-    """SRM statistic equals scipy chisquare; 50.5/49.5 at n=100k is p=0.0016, not flagged."""
-    res = srm_test([50_500, 49_500], [0.5, 0.5])
-    ref = stats.chisquare([50_500, 49_500], [50_000, 50_000])
-    assert res.statistic == pytest.approx(ref.statistic)
-    assert res.p_value == pytest.approx(ref.pvalue)
-    assert res.p_value == pytest.approx(0.0016, abs=5e-5) and not res.mismatch
-    assert srm_test([50_500, 49_500], [0.5, 0.5], threshold=0.01).mismatch
-
-
-def test_srm_test_respects_unequal_design():
-    """A 95/5 design with 95/5 traffic is fine; judged against 50/50 it is a mismatch."""
-    counts = [95_120, 4_880]
-    assert not srm_test(counts, [0.95, 0.05]).mismatch
-    assert srm_test(counts, [0.5, 0.5]).mismatch
-    three = srm_test([3300, 3350, 3350], [1 / 3, 1 / 3, 1 / 3])
-    assert three.df == 2 and not three.mismatch
-
-
-def test_kaplan_meier_matches_hand_computation():
-    """Product-limit survival and Greenwood s.e. match a hand computation with ties/censoring."""
-    t = [2, 3, 3, 3, 5, 6, 6, 8, 9, 9]
-    e = [1, 1, 1, 0, 0, 1, 1, 0, 1, 0]
-    km = kaplan_meier(t, e)
-    # event times 2, 3, 6, 9 with (at risk, events) = (10,1), (9,2), (5,2), (2,1)
-    risk = np.array([10, 9, 5, 2])
-    events = np.array([1, 2, 2, 1])
-    surv = np.cumprod(1 - events / risk)
-    greenwood = surv * np.sqrt(np.cumsum(events / (risk * (risk - events))))
-    np.testing.assert_allclose(km.times, [2, 3, 6, 9])
-    np.testing.assert_allclose(km.survival, surv, rtol=1e-12)
-    np.testing.assert_allclose(km.std_err, greenwood, rtol=1e-10)
-    np.testing.assert_allclose(km.n_at_risk, risk)
-    np.testing.assert_allclose(km.n_events, events)
-
-
-def test_logrank_matches_scipy():
-    """Log-rank p-value equals scipy.stats.logrank on censored exponential data."""
-    rng = np.random.default_rng(21)
-    t_c, t_t = rng.exponential(10.0, 150), rng.exponential(13.0, 150)
-    cens_c, cens_t = rng.uniform(0, 25, 150), rng.uniform(0, 25, 150)
-    d_c, e_c = np.minimum(t_c, cens_c), (t_c <= cens_c).astype(int)
-    d_t, e_t = np.minimum(t_t, cens_t), (t_t <= cens_t).astype(int)
-    res = logrank(d_c, e_c, d_t, e_t)
-    ref = stats.logrank(stats.CensoredData.right_censored(d_c, e_c == 0),
-                        stats.CensoredData.right_censored(d_t, e_t == 0))
-    assert res.p_value == pytest.approx(ref.pvalue, rel=1e-8)
-    assert res.statistic == pytest.approx(ref.statistic**2, rel=1e-8)
-
-
 # --------------------------------------------------------------------------------------------
 # properties and bad inputs
 
@@ -361,16 +291,6 @@ def test_estimate_is_frozen_and_serialisable():
      r"upper_quantile must be in \(0, 1\) or None; got 1.2"),
     (lambda: winsorize_pooled([1.0], [2.0], upper_quantile=0.1, lower_quantile=0.5),
      r"lower_quantile must be below upper_quantile"),
-    (lambda: holm([0.2, 1.3]), r"p_values must be in \[0, 1\]"),
-    (lambda: holm([]), r"p_values must have at least 1 values; got 0"),
-    (lambda: srm_test([10, 20], [0.5, 0.6]), r"expected_shares must be positive and sum to 1"),
-    (lambda: srm_test([10, 20, 5], [0.5, 0.5]), r"observed_counts and expected_shares must have"),
-    (lambda: srm_test([10.5, 20], [0.5, 0.5]), r"observed_counts must be non-negative integers"),
-    (lambda: srm_test([10, 20], [0.5, 0.5], threshold=0), r"threshold must be in \(0, 1\); got 0"),
-    (lambda: kaplan_meier([1, -2], [1, 1]), r"durations must be >= 0"),
-    (lambda: kaplan_meier([1, 2], [1, 2]), r"observed must contain only 0/1"),
-    (lambda: kaplan_meier([1, 2], [1]), r"durations and observed must have the same length"),
-    (lambda: logrank([1, 2], [0, 0], [3, 4], [0, 0]), r"contain no events"),
 ])
 def test_bad_inputs_raise_config_error(call, match):
     """Invalid inputs raise ConfigError naming the argument."""
