@@ -298,6 +298,8 @@ class Evaluator:
         self.simulations = 0
         self._cache: dict = {}
         self._pool: ProcessPoolExecutor | None = None
+        self._base_spend = {c.name: float(c.daily_spend) for c in scenario.config.channels}
+        self._base_coverage = {p.name: float(p.params.coverage) for p in scenario.policies}
 
     def __enter__(self) -> Evaluator:
         return self
@@ -312,8 +314,12 @@ class Evaluator:
             self._pool = None
 
     def _key(self, setting: Setting, which: str):
-        rnd = lambda items: tuple((n, round(v, 9)) for n, v in items)  # noqa: E731
-        return which, rnd(setting.spend), rnd(setting.coverage), setting.pacing
+        """Cache key: what the setting changes in the scenario (to 1e-9), so equal runs share a key."""
+        def changed(items, base):
+            return tuple(sorted((n, round(v, 9)) for n, v in items if round(v, 9) != round(base.get(n, math.nan), 9)))
+
+        return (which, changed(setting.spend, self._base_spend), changed(setting.coverage, self._base_coverage),
+                tuple(sorted(setting.pacing)))
 
     def evaluate(self, setting: Setting, seeds: str = "opt") -> list[dict]:
         """One metrics dict per replication (cached: the same setting is never simulated twice)."""
@@ -321,16 +327,16 @@ class Evaluator:
 
     def evaluate_many(self, settings: list[Setting], seeds: str = "opt") -> list[list[dict]]:
         """:meth:`evaluate` for several settings, all their simulations dispatched at once."""
-        todo, index = [], []
-        for i, s in enumerate(settings):
+        todo, pending = [], []
+        for s in settings:
             key = self._key(s, seeds)
-            if key not in self._cache and key not in [self._key(settings[j], seeds) for j, _ in index]:
-                index.append((i, key))
+            if key not in self._cache and key not in pending:
+                pending.append(key)
                 todo.extend((s, ss, self.customers, self.days, self.smoothing) for ss in self.seeds[seeds])
         if todo:
             results = self._run(todo)
             r = self.replications
-            for n, (_, key) in enumerate(index):
+            for n, key in enumerate(pending):
                 self._cache[key] = results[n * r:(n + 1) * r]
         return [self._cache[self._key(s, seeds)] for s in settings]
 

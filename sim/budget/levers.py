@@ -326,13 +326,14 @@ def project_allocation(x, budget: float, lo, hi) -> np.ndarray:
     # sum(clip(x - tau)) falls from sum(hi) to sum(lo) as tau rises; find where it equals b
     knots = np.unique(np.concatenate([x - hi, x - lo]))
     sums = np.array([math.fsum(np.clip(x - t, lo, hi)) for t in knots])
-    j = int(np.searchsorted(-sums, -b, side="left"))  # first knot with sum <= b (1 <= j < len)
-    if sums[j] == b:
-        tau = knots[j]
+    j = int(np.searchsorted(-sums, -b, side="left"))  # first knot with sum <= b
+    if j >= knots.size:  # rounding in x - tau left every sum a hair above b: b is sum(lo) to float precision
+        a = lo.copy()
+    elif j == 0 or sums[j] == b:
+        a = np.clip(x - knots[j], lo, hi)
     else:  # the sum is linear between two knots: interpolate exactly
         t0, t1, s0, s1 = knots[j - 1], knots[j], sums[j - 1], sums[j]
-        tau = t0 + (s0 - b) * (t1 - t0) / (s0 - s1)
-    a = np.clip(x - tau, lo, hi)
+        a = np.clip(x - (t0 + (s0 - b) * (t1 - t0) / (s0 - s1)), lo, hi)
     return _exact_sum(a, b, lo, hi)
 
 
