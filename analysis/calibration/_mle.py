@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 
-from sim.errors import ConfigError, ConvergenceError
+from sim.errors import ConfigError, ConvergenceError, LabError
 
-__all__ = ["MLEResult", "maximize_log_likelihood", "FIT_METHODS"]
+__all__ = ["MLEResult", "maximize_log_likelihood", "FIT_METHODS", "MLEModel", "NotFittedError"]
 
 #: Optimisers accepted by the ``method`` hyperparameter of the calibration models.
 FIT_METHODS = ("L-BFGS-B", "Nelder-Mead")
@@ -221,3 +221,48 @@ def maximize_log_likelihood(
         names=tuple(names), params=params, se=se, cov=cov, log_likelihood=loglik, n=float(n),
         diagnostics=diagnostics,
     )
+
+
+class NotFittedError(LabError, AttributeError):
+    """A model method that needs fitted parameters was called before ``fit``."""
+
+
+class MLEModel:
+    """Base of the maximum-likelihood models: the estimator contract, written once.
+
+    ``__init__`` stores the optimiser settings only; ``fit`` (in each model) ends with
+    :meth:`_store`, which sets ``params_``, ``se_``, ``cov_``, ``log_likelihood_``,
+    ``n_customers_`` and ``diagnostics_``; predictions call :meth:`_fitted`.
+    """
+
+    def __init__(self, *, init: Mapping[str, float] | None = None, method: str = "L-BFGS-B",
+                 max_iter: int = 2000, compute_se: bool = True) -> None:
+        self.init = init
+        self.method = method
+        self.max_iter = max_iter
+        self.compute_se = compute_se
+
+    def get_params(self) -> dict:
+        """Hyperparameters as given to ``__init__`` (for rebuilding an unfitted copy)."""
+        return {"init": self.init, "method": self.method, "max_iter": self.max_iter,
+                "compute_se": self.compute_se}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        fitted = ""
+        if hasattr(self, "params_"):
+            fitted = " fitted: " + ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+        return f"{type(self).__name__}({args}){fitted}"
+
+    def _store(self, result: MLEResult, n_customers: int) -> None:
+        self.params_ = result.params
+        self.se_ = result.se
+        self.cov_ = result.cov
+        self.log_likelihood_ = result.log_likelihood
+        self.n_customers_ = int(n_customers)
+        self.diagnostics_ = result.diagnostics
+
+    def _fitted(self) -> dict[str, float]:
+        if not hasattr(self, "params_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(summary) first")
+        return self.params_

@@ -18,7 +18,6 @@ an alternative to the Pareto/NBD model. *Marketing Science* 24(2), 275-284.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -26,10 +25,10 @@ import numpy as np
 import pandas as pd
 from scipy import integrate, special
 
-from analysis.calibration._mle import MLEResult, maximize_log_likelihood
+from analysis.calibration._mle import MLEModel, MLEResult, NotFittedError, maximize_log_likelihood
 from analysis.calibration.summary import RFMSummary, rfm_arrays
 from analysis.calibration._types import ArrayLike, ParamsLike
-from sim.errors import ConfigError, ConvergenceError, LabError
+from sim.errors import ConfigError, ConvergenceError
 
 __all__ = [
     "BGNBD_PARAMS",
@@ -45,10 +44,6 @@ __all__ = [
 
 #: Parameter order used by every BG/NBD function.
 BGNBD_PARAMS = ("r", "alpha", "a", "b")
-
-
-class NotFittedError(LabError, AttributeError):
-    """A model method that needs fitted parameters was called before ``fit``."""
 
 
 def _params(params: ParamsLike, names: Sequence[str] = BGNBD_PARAMS) -> np.ndarray:
@@ -284,7 +279,7 @@ def _compress(x: np.ndarray, tx: np.ndarray, T: np.ndarray):
             idx.get_level_values(2).to_numpy(float), counts.to_numpy(float))
 
 
-class BetaGeoModel:
+class BetaGeoModel(MLEModel):
     """BG/NBD model fitted by maximum likelihood.
 
     Parameters
@@ -326,25 +321,6 @@ class BetaGeoModel:
     """
 
     param_names = BGNBD_PARAMS
-
-    def __init__(self, *, init: Mapping[str, float] | None = None, method: str = "L-BFGS-B",
-                 max_iter: int = 2000, compute_se: bool = True) -> None:
-        self.init = init
-        self.method = method
-        self.max_iter = max_iter
-        self.compute_se = compute_se
-
-    def get_params(self) -> dict:
-        """Hyperparameters as given to ``__init__`` (for rebuilding an unfitted copy)."""
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {name: getattr(self, name) for name in names}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        fitted = ""
-        if hasattr(self, "params_"):
-            fitted = " fitted: " + ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
-        return f"{type(self).__name__}({args}){fitted}"
 
     # -- fitting
     def _default_init(self, x: np.ndarray, T: np.ndarray) -> dict[str, float]:
@@ -391,19 +367,8 @@ class BetaGeoModel:
             objective, names=BGNBD_PARAMS, init=init, n=total, method=self.method,
             max_iter=self.max_iter, compute_se=self.compute_se, owner=type(self).__name__,
         )
-        self.params_ = result.params
-        self.se_ = result.se
-        self.cov_ = result.cov
-        self.log_likelihood_ = result.log_likelihood
-        self.n_customers_ = int(total)
-        self.diagnostics_ = result.diagnostics
+        self._store(result, total)
         return self
-
-    def _fitted(self) -> dict[str, float]:
-        if not hasattr(self, "params_"):
-            raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet; call fit(summary) first")
-        return self.params_
 
     # -- predictions
     def log_likelihood(self, frequency: ArrayLike, recency: ArrayLike,

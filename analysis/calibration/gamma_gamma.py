@@ -23,15 +23,13 @@ Fader, P. S. and Hardie, B. G. S. (2013). The Gamma-Gamma model of monetary valu
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
-from analysis.calibration._mle import maximize_log_likelihood
-from analysis.calibration.bgnbd import NotFittedError, _params
+from analysis.calibration._mle import MLEModel, maximize_log_likelihood
+from analysis.calibration.bgnbd import _params
 from analysis.calibration.summary import RFMSummary, spend_arrays
 from analysis.calibration._types import ArrayLike, ParamsLike
 from sim.errors import ConfigError
@@ -120,7 +118,7 @@ def gamma_gamma_expected_spend(params: ParamsLike, frequency: ArrayLike,
     return p * (g + x * m_used) / (p * x + q - 1.0)
 
 
-class GammaGammaModel:
+class GammaGammaModel(MLEModel):
     """Gamma-Gamma spend model fitted by maximum likelihood on repeat customers.
 
     Parameters
@@ -149,25 +147,6 @@ class GammaGammaModel:
     """
 
     param_names = GAMMA_GAMMA_PARAMS
-
-    def __init__(self, *, init: Mapping[str, float] | None = None, method: str = "L-BFGS-B",
-                 max_iter: int = 2000, compute_se: bool = True) -> None:
-        self.init = init
-        self.method = method
-        self.max_iter = max_iter
-        self.compute_se = compute_se
-
-    def get_params(self) -> dict:
-        """Hyperparameters as given to ``__init__``."""
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {name: getattr(self, name) for name in names}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        fitted = ""
-        if hasattr(self, "params_"):
-            fitted = " fitted: " + ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
-        return f"{type(self).__name__}({args}){fitted}"
 
     def fit(self, summary: RFMSummary | pd.DataFrame) -> GammaGammaModel:
         """Fit on the customers with at least one repeat transaction and positive spend.
@@ -214,12 +193,7 @@ class GammaGammaModel:
             objective, names=GAMMA_GAMMA_PARAMS, init=init, n=n, method=self.method,
             max_iter=self.max_iter, compute_se=self.compute_se, owner=owner,
         )
-        self.params_ = result.params
-        self.se_ = result.se
-        self.cov_ = result.cov
-        self.log_likelihood_ = result.log_likelihood
-        self.diagnostics_ = result.diagnostics
-        self.n_customers_ = int(x.size)
+        self._store(result, x.size)
         self.n_excluded_ = {
             "no repeat transaction (frequency = 0)": int((~repeat).sum()),
             "non-positive mean repeat spend": int((repeat & ~use).sum()),
@@ -227,12 +201,6 @@ class GammaGammaModel:
         self.frequency_spend_correlation_ = (float(np.corrcoef(x, m)[0, 1])
                                              if np.std(x) > 0 and np.std(m) > 0 else 0.0)
         return self
-
-    def _fitted(self) -> dict[str, float]:
-        if not hasattr(self, "params_"):
-            raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet; call fit(summary) first")
-        return self.params_
 
     def log_likelihood(self, frequency: ArrayLike, monetary_value: ArrayLike) -> np.ndarray:
         """Per-customer log-density at the fitted parameters."""

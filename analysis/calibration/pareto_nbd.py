@@ -26,15 +26,13 @@ expressions. Note.
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
-from analysis.calibration._mle import maximize_log_likelihood
-from analysis.calibration.bgnbd import NotFittedError, _compress, _params
+from analysis.calibration._mle import MLEModel, maximize_log_likelihood
+from analysis.calibration.bgnbd import _compress, _params
 from analysis.calibration.summary import RFMSummary, rfm_arrays
 from analysis.calibration._types import ArrayLike, ParamsLike
 from sim.errors import ConfigError
@@ -151,7 +149,7 @@ def pareto_nbd_expected_conditional(params: ParamsLike, t: ArrayLike, frequency:
     return alive * (r + x) / (alpha + t_age) * _lifetime_factor(s, beta + t_age, t)
 
 
-class ParetoNBDModel:
+class ParetoNBDModel(MLEModel):
     """Pareto/NBD model fitted by maximum likelihood (same contract as ``BetaGeoModel``).
 
     Parameters
@@ -173,25 +171,6 @@ class ParetoNBDModel:
     """
 
     param_names = PARETO_NBD_PARAMS
-
-    def __init__(self, *, init: Mapping[str, float] | None = None, method: str = "L-BFGS-B",
-                 max_iter: int = 2000, compute_se: bool = True) -> None:
-        self.init = init
-        self.method = method
-        self.max_iter = max_iter
-        self.compute_se = compute_se
-
-    def get_params(self) -> dict:
-        """Hyperparameters as given to ``__init__``."""
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {name: getattr(self, name) for name in names}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        fitted = ""
-        if hasattr(self, "params_"):
-            fitted = " fitted: " + ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
-        return f"{type(self).__name__}({args}){fitted}"
 
     def fit(self, summary: RFMSummary | pd.DataFrame) -> ParetoNBDModel:
         """Fit by maximum likelihood on an RFMSummary or a frequency/recency/T DataFrame.
@@ -236,19 +215,8 @@ class ParetoNBDModel:
             objective, names=PARETO_NBD_PARAMS, init=init, n=total, method=self.method,
             max_iter=self.max_iter, compute_se=self.compute_se, owner=owner,
         )
-        self.params_ = result.params
-        self.se_ = result.se
-        self.cov_ = result.cov
-        self.log_likelihood_ = result.log_likelihood
-        self.n_customers_ = int(total)
-        self.diagnostics_ = result.diagnostics
+        self._store(result, total)
         return self
-
-    def _fitted(self) -> dict[str, float]:
-        if not hasattr(self, "params_"):
-            raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet; call fit(summary) first")
-        return self.params_
 
     def log_likelihood(self, frequency: ArrayLike, recency: ArrayLike,
                        T: ArrayLike) -> np.ndarray:
