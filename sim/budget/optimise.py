@@ -147,7 +147,7 @@ def optimise(evaluator: Evaluator, levers: list[Lever], budget: float, objective
 def _surrogate(search: _Search, free: np.ndarray, max_evaluations: int, tol: float) -> None:
     from sim.budget.surrogate import fit_local_model
 
-    trace, budget, lo, hi = search.trace, search.budget, search.lo, search.hi
+    trace, lo, hi = search.trace, search.lo, search.hi
     width = hi - lo
     current = search.best()
     x = np.array(current.allocation)

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,7 +16,6 @@ from click.testing import CliRunner
 
 from scenarios.loader import load_scenario
 from sim.cli import main
-from sim.errors import ConfigError
 from sim.sweep import ResultsStore, SweepSpec, parse_axis, plan, run_sweep
 
 SMALL = dict(customers=600, days=40)
