@@ -1,7 +1,7 @@
 """Drawing customer traits from the scenario's distributions.
 
 Core function: :func:`draw`, which turns a validated distribution config into ``n`` values from
-an explicit ``numpy.random.Generator``; :func:`distribution_mean` gives the population mean.
+an explicit ``numpy.random.Generator``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 
 from scenarios.schema import BetaDist, ConstantDist, GammaDist, GammaGammaDist, LogNormalDist
 
-__all__ = ["draw", "distribution_mean", "order_value_shape"]
+__all__ = ["draw", "order_value_shape"]
 
 
 def draw(dist, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -27,19 +27,6 @@ def draw(dist, n: int, rng: np.random.Generator) -> np.ndarray:
     if isinstance(dist, GammaGammaDist):
         nu = rng.gamma(dist.q, 1.0 / dist.gamma, size=n)
         return dist.p / nu
-    raise TypeError(f"unknown distribution {dist!r}")
-
-
-def distribution_mean(dist) -> float:
-    """The mean of ``dist`` across customers."""
-    if isinstance(dist, ConstantDist):
-        return dist.value
-    if isinstance(dist, (GammaDist, LogNormalDist)):
-        return dist.mean
-    if isinstance(dist, BetaDist):
-        return dist.a / (dist.a + dist.b)
-    if isinstance(dist, GammaGammaDist):
-        return dist.p * dist.gamma / (dist.q - 1.0)
     raise TypeError(f"unknown distribution {dist!r}")
 
 

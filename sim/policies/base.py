@@ -235,10 +235,6 @@ class Day:
         """The subset of ``idx`` not in a churned stage."""
         return idx[~self.model.graph.churned[self.state.stage[idx]]]
 
-    def days_since(self, column: str) -> np.ndarray:
-        """``t - state.column`` for all customers (meaningless where the column is -1)."""
-        return self.t - getattr(self.state, column)[: self.state.n]
-
     # --- acting -------------------------------------------------------------------------------
 
     def contacts_last_week(self, idx: np.ndarray) -> np.ndarray:
