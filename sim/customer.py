@@ -12,7 +12,7 @@ import math
 import mesa
 import numpy as np
 
-from sim.draws import gamma_variate, uniform
+from sim.draws import gamma_variate, keyed_uniform
 from sim.state import NONE
 
 __all__ = ["Customer"]
@@ -39,7 +39,7 @@ class Customer(mesa.Agent):
         """
         m = self.model
         s, g, t, i = m.state, m.graph, m.day, self.index
-        key, uid = np.uint64(m.streams.behaviour), s.uid[i]
+        key = s.draw_key[i]
         st = int(s.stage[i])
         offer_valid = s.offer_until[i] >= t
         cell = (int(s.arm[i]) + 1, st, int(s.tier[i]) + 1)  # policies' multipliers by arm, stage, tier
@@ -48,12 +48,12 @@ class Customer(mesa.Agent):
 
         if lost and offer_valid and s.offer_reactivation[i] > 0:
             # a lost customer neither buys nor churns; an offer may bring it back
-            if uniform(key, uid, t, 3) < s.offer_reactivation[i]:
+            if keyed_uniform(key, t, 3) < s.offer_reactivation[i]:
                 self._move(int(m.reactivate_to[s.offer_policy[i]]), t)
                 return
 
         # one uniform decides both: churn with probability h; otherwise, rescaled, the purchase
-        u = uniform(key, uid, t, 0)
+        u = keyed_uniform(key, t, 0)
         churn = False
         if g.can_churn[st] and not lost:
             hazard = float(s.hazard[i]) * float(g.churn_mult[st]) * float(s.mod_churn[i]) * float(gm[(2, *cell)])
@@ -76,12 +76,12 @@ class Customer(mesa.Agent):
         if bought:
             amount = float(s.basket[i]) * float(g.basket_mult[st]) * float(s.mod_basket[i]) * float(gm[(1, *cell)])
             if m.order_shape is not None:
-                amount *= gamma_variate(float(m.order_shape), key, uid, t, 8) / m.order_shape
+                amount *= gamma_variate(float(m.order_shape), key, t, 8) / m.order_shape
             m.record_orders(np.array([i]), np.array([amount]), t)
             m._buyers.append(i)
             m._amounts.append(amount)
             m._order_stage.append(st)
-            if s.purchases[i] >= 2 and g.can_churn[st] and s.dropout[i] > 0 and uniform(key, uid, t, 1) < s.dropout[i]:
+            if s.purchases[i] >= 2 and g.can_churn[st] and s.dropout[i] > 0 and keyed_uniform(key, t, 1) < s.dropout[i]:
                 churn = True
 
         if churn:
@@ -92,13 +92,14 @@ class Customer(mesa.Agent):
                 if rule.source == st and s.purchases[i] >= rule.min_purchases:
                     self._move(rule.target, t)
                     return
-        for rule in g.time_rules:
-            ref = int(getattr(s, rule.since_field)[i])
-            if rule.source == st and ref != NONE and t - ref >= rule.after_days:
-                self._move(rule.target, t)
-                return
+        if t >= s.time_due[i]:  # a time rule of this stage is due (see sim.stages)
+            for rule in g.time_rules:
+                ref = int(getattr(s, rule.since_field)[i])
+                if rule.source == st and ref != NONE and t - ref >= rule.after_days:
+                    self._move(rule.target, t)
+                    return
         if g.prob_total[st] > 0:
-            u = uniform(key, uid, t, 2)
+            u = keyed_uniform(key, t, 2)
             for k in range(g.prob_cum.shape[1]):
                 if u < g.prob_cum[st, k]:
                     self._move(int(g.prob_targets[st, k]), t)

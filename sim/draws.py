@@ -5,6 +5,11 @@ arrival order), :func:`uniform` (the uniform draw of customer ``uid`` on day ``t
 ``slot``, from a run key), :func:`gamma_variate` (a gamma draw built from such uniforms) and the
 per-batch trait draws in :func:`trait_draws`.
 
+The hash comes in two halves: :func:`customer_keys` mixes the run key with the customer's identity
+once, at arrival (the model keeps it in ``state.draw_key``), and :func:`keyed_uniform` mixes in
+the day and purpose. ``uniform(key, uid, t, slot) == keyed_uniform(customer_key(key, uid), t,
+slot)`` exactly, so the engines' daily work is half a hash per draw.
+
 Why: with one sequential generator, a customer's draws depend on how many draws everyone before
 it used, so two worlds that differ in one policy stop sharing random numbers after the first
 difference. Keyed draws give every customer the same numbers in every world (common random
@@ -18,7 +23,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, uint64
 
-__all__ = ["customer_ids", "uniform", "uniforms", "gamma_variate", "trait_draws", "SLOTS"]
+__all__ = [
+    "customer_ids", "customer_key", "customer_keys", "keyed_uniform", "uniform", "uniforms",
+    "gamma_variate", "trait_draws", "SLOTS",
+]
 
 #: purposes of a customer's draws on one day
 SLOTS = {"act": 0, "dropout": 1, "move": 2, "reactivate": 3, "order": 8}
@@ -36,11 +44,31 @@ def _fmix(x):
 
 
 @njit(cache=True, inline="always")
+def customer_key(key, uid):
+    """The first half of the hash: run ``key`` mixed with customer identity ``uid``."""
+    return _fmix(uint64(key) ^ (uint64(uid) * _G1))
+
+
+@njit(cache=True, inline="always")
+def keyed_uniform(ckey, t, slot):
+    """Uniform in [0, 1) for the customer with key ``ckey`` (:func:`customer_key`), day ``t``, purpose ``slot``."""
+    x = _fmix(uint64(ckey) ^ (uint64(t) * _G2) ^ (uint64(slot) * _G3))
+    return (x >> uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True, inline="always")
 def uniform(key, uid, t, slot):
     """Uniform in [0, 1) for customer ``uid``, day ``t``, purpose ``slot`` under run ``key``."""
-    x = _fmix(uint64(key) ^ (uint64(uid) * _G1))
-    x = _fmix(x ^ (uint64(t) * _G2) ^ (uint64(slot) * _G3))
-    return (x >> uint64(11)) * (1.0 / 9007199254740992.0)
+    return keyed_uniform(customer_key(key, uid), t, slot)
+
+
+@njit(cache=True)
+def customer_keys(key, uids):
+    """:func:`customer_key` for many customers at once."""
+    out = np.empty(uids.shape[0], dtype=np.uint64)
+    for i in range(uids.shape[0]):
+        out[i] = customer_key(key, uids[i])
+    return out
 
 
 @njit(cache=True)
@@ -63,20 +91,21 @@ def customer_ids(key, source, day, first, count):
 
 
 @njit(cache=True)
-def gamma_variate(shape, key, uid, t, slot):
-    """Gamma(shape, 1) from the customer's uniforms (Marsaglia & Tsang, 2000; boost for shape < 1)."""
+def gamma_variate(shape, ckey, t, slot):
+    """Gamma(shape, 1) from the uniforms of the customer keyed ``ckey`` (Marsaglia & Tsang, 2000;
+    boost for shape < 1)."""
     boost = 1.0
     k = shape
     if k < 1.0:
-        boost = uniform(key, uid, t, slot) ** (1.0 / k)
+        boost = keyed_uniform(ckey, t, slot) ** (1.0 / k)
         k += 1.0
     d = k - 1.0 / 3.0
     c = 1.0 / np.sqrt(9.0 * d)
     s = slot + 1
     while True:
-        u1 = uniform(key, uid, t, s)
-        u2 = uniform(key, uid, t, s + 1)
-        u3 = uniform(key, uid, t, s + 2)
+        u1 = keyed_uniform(ckey, t, s)
+        u2 = keyed_uniform(ckey, t, s + 1)
+        u3 = keyed_uniform(ckey, t, s + 2)
         s += 3
         z = np.sqrt(-2.0 * np.log(1.0 - u1)) * np.cos(2.0 * np.pi * u2)
         v = (1.0 + c * z) ** 3

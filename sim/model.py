@@ -23,7 +23,8 @@ import numpy as np
 
 from sim.acquisition import Channel
 from sim.distributions import order_value_shape
-from sim.draws import customer_ids, trait_draws, uniforms
+from sim.draws import customer_ids, customer_keys, trait_draws, uniforms
+from sim.engines.kernel import time_rule_due
 from sim.ledger import Ledger
 from sim.policies.base import Day, Policy, in_codes
 from sim.records import DailyRecorder, RunResult
@@ -238,6 +239,7 @@ class CustomerModel(mesa.Model):
         self._arrived[(source, t)] = first + count
         uid = customer_ids(np.uint64(self.streams.ids), source, t, first, count)
         s.uid[rows] = uid
+        s.draw_key[rows] = customer_keys(np.uint64(self.streams.behaviour), uid)
         q = self.channels[channel] if channel != NONE else None
 
         def trait(k: int, dist):
@@ -260,7 +262,8 @@ class CustomerModel(mesa.Model):
         self.recorder.added(stage, count)
         s.acquired[rows] = t
         s.acquisition_cost[rows] = cost_each
-        self.segmenter.update_tiers(s, np.arange(rows.start, rows.stop))
+        self._refresh_time_due(np.arange(rows.start, rows.stop))
+        self.segmenter.update_tiers(s, rows)
         if self.assignment is not None:
             self.assignment.arrivals(self, np.arange(rows.start, rows.stop), t)
         if self.engine == "agent":
@@ -330,6 +333,7 @@ class CustomerModel(mesa.Model):
         s.purchases[idx] += 1
         s.second_purchase[idx[s.purchases[idx] == 2]] = t
         s.last_purchase[idx] = t
+        self._refresh_time_due(idx)
         # coupons: a valid offer is redeemed on an order of at least its minimum spend
         valid = (s.offer_until[idx] >= t) & (amounts >= s.offer_min_spend[idx]) & (s.offer_discount[idx] > 0)
         red = idx[valid]
@@ -361,6 +365,13 @@ class CustomerModel(mesa.Model):
             self.recorder.reactivated(int(back.sum()))
         s.stage[idx] = targets
         s.stage_since[idx] = t
+        self._refresh_time_due(idx)
+
+    def _refresh_time_due(self, idx: np.ndarray) -> None:
+        """Recompute ``state.time_due`` of customers ``idx`` after their references changed."""
+        s, g = self.state, self.graph
+        time_rule_due(idx, s.stage, s.acquired, s.first_purchase, s.last_purchase, s.stage_since,
+                      g.tr_ptr, g.tr_after, g.tr_since, s.time_due)  # fmt: skip
 
     def move_by_policy(self, policy: Policy, idx: np.ndarray, to_stage: str, t: int) -> None:
         """A policy moves customers to ``to_stage`` along declared 'policy' transitions."""
@@ -386,7 +397,7 @@ class CustomerModel(mesa.Model):
         s = self.state
         self.recorder.start_day(t)
         if self.segmenter.start_day(s, t):
-            self.segmenter.update_tiers(s, np.arange(s.n))
+            self.segmenter.update_tiers(s, slice(0, s.n))
         self._acquire(t)
         if self.segmenter.is_rfm_day(t):
             self.segmenter.update_segments(s, t)

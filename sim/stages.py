@@ -10,6 +10,9 @@ One day's transition semantics (both engines implement exactly this):
    a probability rule. Within a kind, the first matching rule in file order wins.
 3. A time rule fires on the first day on which ``day - reference >= after_days``; a rule whose
    reference day is undefined (e.g. ``last_purchase`` for a customer who never bought) does not fire.
+   (``after_days >= 1``, so a purchase cannot make a time rule fire on the day of the purchase.
+   The engines keep each customer's earliest due day in ``state.time_due``, recomputed whenever a
+   purchase or a move changes its references, and look at the rules only from that day on.)
 4. A probability rule is tried with a single uniform draw: the stage's probability rules split
    ``[0, 1)`` into consecutive intervals in file order, so they are mutually exclusive.
 """
@@ -22,7 +25,7 @@ import numpy as np
 
 from scenarios.schema import ScenarioConfig
 
-__all__ = ["StageGraph", "TimeRule", "EventRule"]
+__all__ = ["StageGraph", "TimeRule", "EventRule", "SINCE_CODES", "NEVER"]
 
 SINCE_FIELDS = {
     "acquisition": "acquired",
@@ -30,6 +33,10 @@ SINCE_FIELDS = {
     "last_purchase": "last_purchase",
     "stage_entry": "stage_since",
 }
+#: time-rule reference columns as small integers, in the order the compiled code receives them
+SINCE_CODES = {"acquired": 0, "first_purchase": 1, "last_purchase": 2, "stage_since": 3}
+#: "no time rule can fire": the due day of a customer whose stage has no usable time rule
+NEVER = np.iinfo(np.int32).max
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,17 @@ class StageGraph:
             else:
                 self.policy_edges.add((a, b))
         self.can_churn = self.churn_target >= 0
+        # event and time rules grouped by source stage for compiled code (file order kept within a
+        # stage): the rules of stage s are rows ptr[s] .. ptr[s + 1] - 1
+        ev = sorted(self.event_rules, key=lambda r: r.source)
+        tr = sorted(self.time_rules, key=lambda r: r.source)
+        self.ev_ptr = _pointers([r.source for r in ev], S)
+        self.ev_target = np.array([r.target for r in ev], dtype=np.int16)
+        self.ev_min = np.array([r.min_purchases for r in ev], dtype=np.int32)
+        self.tr_ptr = _pointers([r.source for r in tr], S)
+        self.tr_target = np.array([r.target for r in tr], dtype=np.int16)
+        self.tr_after = np.array([r.after_days for r in tr], dtype=np.int32)
+        self.tr_since = np.array([SINCE_CODES[r.since_field] for r in tr], dtype=np.int8)
 
         # probability rules as cumulative thresholds per stage: customer in stage s with uniform u
         # moves to prob_targets[s, k] for the first k with u < prob_cum[s, k].
@@ -116,3 +134,9 @@ class StageGraph:
     def is_markov(self) -> bool:
         """True when only churn and constant-probability rules move customers."""
         return not self.event_rules and not self.time_rules and not self.policy_edges
+
+
+def _pointers(sources: list[int], stages: int) -> np.ndarray:
+    """CSR-style row pointers of rules sorted by source stage."""
+    counts = np.bincount(np.asarray(sources, dtype=np.int64), minlength=stages)
+    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CustomerState", "FIELDS", "NONE"]
+__all__ = ["CustomerState", "FIELDS", "NONE", "rows_on_day"]
 
 #: Sentinel for "no such day / no such category" in integer columns.
 NONE = -1
@@ -23,6 +23,7 @@ NONE = -1
 FIELDS: dict[str, tuple[type, float, tuple[int, ...]]] = {
     # identity (keys the customer's random draws) and traits drawn at acquisition
     "uid": (np.uint64, 0, ()),
+    "draw_key": (np.uint64, 0, ()),  # uid mixed with the run's behaviour key (sim.draws.customer_key)
     "rate": (np.float32, 0.0, ()),  # purchases per day
     "basket": (np.float32, 0.0, ()),  # mean order value
     "hazard": (np.float32, 0.0, ()),  # daily latent churn probability
@@ -32,6 +33,7 @@ FIELDS: dict[str, tuple[type, float, tuple[int, ...]]] = {
     # lifecycle
     "stage": (np.int16, 0, ()),
     "stage_since": (np.int32, 0, ()),
+    "time_due": (np.int32, np.iinfo(np.int32).max, ()),  # first day a time rule of the stage can fire
     "acquired": (np.int32, 0, ()),
     "first_purchase": (np.int32, NONE, ()),
     "second_purchase": (np.int32, NONE, ()),
@@ -112,3 +114,13 @@ class CustomerState:
     def nbytes(self) -> int:
         """Bytes held by all columns, capacity included."""
         return sum(getattr(self, name).nbytes for name in FIELDS)
+
+
+def rows_on_day(days: np.ndarray, d: int) -> tuple[int, int]:
+    """Rows ``lo .. hi - 1`` of the ascending day column ``days`` that hold day ``d``.
+
+    The bounds are searched in the column's own dtype: searching an int32 column with Python
+    ints would make numpy copy the whole column to int64 on every call.
+    """
+    lo, hi = np.searchsorted(days, np.array([d, d + 1], dtype=days.dtype))
+    return int(lo), int(hi)

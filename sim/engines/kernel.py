@@ -9,6 +9,10 @@ model then books (money, coupons, counters, stage changes) with the same code fo
 
 Random numbers are the customer's own counter-based draws (:mod:`sim.draws`): the same customer
 gets the same numbers on the same day in every world run from the same seed.
+
+:func:`time_rule_due` keeps ``state.time_due``, the first day on which a time rule of a customer's
+stage can fire; the kernel looks at the time rules only from that day on, which spares the
+(branchy) rule loop on the days, most of them, when no rule is due.
 """
 
 from __future__ import annotations
@@ -16,20 +20,44 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.draws import gamma_variate, uniform
+from sim.draws import gamma_variate, keyed_uniform
+from sim.stages import NEVER
 
-__all__ = ["day_kernel", "SINCE_CODES"]
+__all__ = ["day_kernel", "time_rule_due"]
 
-#: time-rule reference columns, in the order the kernel receives them
-SINCE_CODES = {"acquired": 0, "first_purchase": 1, "last_purchase": 2, "stage_since": 3}
+
+@njit(cache=True, nogil=True)
+def time_rule_due(idx, stage, acquired, first_purchase, last_purchase, stage_since, tr_ptr, tr_after, tr_since, due):
+    """Set ``due[i]`` for customers ``idx``: the first day a time rule of their stage can fire.
+
+    That is the earliest ``reference + after_days`` over the stage's rules with a defined
+    reference (:data:`sim.stages.NEVER` when there is none). ``idx`` may be an index array or a
+    range of rows.
+    """
+    for i in idx:
+        st = stage[i]
+        best = NEVER
+        for r in range(tr_ptr[st], tr_ptr[st + 1]):
+            code = tr_since[r]
+            if code == 0:
+                ref = acquired[i]
+            elif code == 1:
+                ref = first_purchase[i]
+            elif code == 2:
+                ref = last_purchase[i]
+            else:
+                ref = stage_since[i]
+            if ref >= 0 and ref + tr_after[r] < best:
+                best = ref + tr_after[r]
+        due[i] = best
 
 
 @njit(cache=True, nogil=True)
 def day_kernel(
-    t, n, key, uid,
+    t, n, draw_key,
     # customer columns
     stage, rate, basket, hazard, dropout, purchases, contacts_week,
-    acquired, first_purchase, last_purchase, stage_since,
+    acquired, first_purchase, last_purchase, stage_since, time_due,
     offer_until, offer_lift, offer_reactivation, offer_policy,
     mod_purchase, mod_basket, mod_churn, arm, tier, group_mod,
     # stage graph
@@ -56,14 +84,14 @@ def day_kernel(
         lost = churned[st]
         if lost and valid and offer_reactivation[i] > 0.0:
             # a lost customer neither buys nor churns; an offer may bring it back
-            if uniform(key, uid[i], t, 3) < offer_reactivation[i]:
+            if keyed_uniform(draw_key[i], t, 3) < offer_reactivation[i]:
                 move_idx[nm] = i
                 move_to[nm] = reactivate_to[offer_policy[i]]
                 nm += 1
                 continue
         # One uniform decides both: churn with probability h; otherwise, rescaled to [0, 1), it
         # decides the purchase (P = 1 - exp(-rate)). Over-contacted customers churn faster.
-        u = uniform(key, uid[i], t, 0) if not lost else 1.0
+        u = keyed_uniform(draw_key[i], t, 0) if not lost else 1.0
         churn = False
         if can_churn[st] and not lost:
             h = np.float64(hazard[i]) * churn_mult[st] * mod_churn[i] * group_mod[2, arm[i] + 1, st, tier[i] + 1]
@@ -79,21 +107,20 @@ def day_kernel(
             lam = np.float64(rate[i]) * purchase_mult[st] * mod_purchase[i] * group_mod[0, arm[i] + 1, st, tier[i] + 1]
             if valid:
                 lam *= np.float64(offer_lift[i])
-            if last_purchase[i] == t:  # already bought today (joined the base with a purchase)
-                lam = 0.0
-            # 1 - exp(-lam) <= lam, so the exact test is needed only when u < lam
-            if u < lam:
+            # 1 - exp(-lam) <= lam, so the exact test is needed only when u < lam; a customer who
+            # joined the base today with a purchase has bought today already
+            if u < lam and last_purchase[i] != t:
                 bought = u < -np.expm1(-lam)
         if bought:
             value = np.float64(basket[i]) * basket_mult[st] * mod_basket[i] * group_mod[1, arm[i] + 1, st, tier[i] + 1]
             if order_shape > 0.0:
-                value *= gamma_variate(order_shape, key, uid[i], t, 8) / order_shape
+                value *= gamma_variate(order_shape, draw_key[i], t, 8) / order_shape
             buyers[nb] = i
             amounts[nb] = value
             order_stage[nb] = st
             nb += 1
             if purchases[i] + 1 >= 2 and can_churn[st] and dropout[i] > 0.0:
-                if uniform(key, uid[i], t, 1) < dropout[i]:
+                if keyed_uniform(draw_key[i], t, 1) < dropout[i]:
                     churn = True
         if churn:
             move_idx[nm] = i
@@ -110,7 +137,7 @@ def day_kernel(
                     nm += 1
                     moved = True
                     break
-        if not moved:
+        if not moved and t >= time_due[i]:
             for r in range(tr_ptr[st], tr_ptr[st + 1]):
                 code = tr_since[r]
                 if code == 0:
@@ -130,7 +157,7 @@ def day_kernel(
                     moved = True
                     break
         if not moved and prob_total[st] > 0.0:
-            u = uniform(key, uid[i], t, 2)
+            u = keyed_uniform(draw_key[i], t, 2)
             for k in range(n_prob):
                 if u < prob_cum[st, k]:
                     move_idx[nm] = i

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engines.kernel import SINCE_CODES, day_kernel
+from sim.engines.kernel import day_kernel
 
 __all__ = ["VectorEngine"]
 
@@ -22,20 +22,9 @@ class VectorEngine:
     def __init__(self, model) -> None:
         self.model = model
         g = model.graph
-        S = len(g)
-        # rules grouped by source stage (file order kept within a stage): rules of stage s are
-        # rows ptr[s]..ptr[s+1]-1
-        ev = sorted(g.event_rules, key=lambda r: r.source)
-        tr = sorted(g.time_rules, key=lambda r: r.source)
         self.graph_arrays = (
             g.churned, g.can_churn, g.churn_target, g.purchase_mult, g.basket_mult, g.churn_mult,
-            _pointers([r.source for r in ev], S),
-            np.array([r.target for r in ev], dtype=np.int16),
-            np.array([r.min_purchases for r in ev], dtype=np.int32),
-            _pointers([r.source for r in tr], S),
-            np.array([r.target for r in tr], dtype=np.int16),
-            np.array([r.after_days for r in tr], dtype=np.int32),
-            np.array([SINCE_CODES[r.since_field] for r in tr], dtype=np.int8),
+            g.ev_ptr, g.ev_target, g.ev_min, g.tr_ptr, g.tr_target, g.tr_after, g.tr_since,
             g.prob_total, g.prob_cum, g.prob_targets,
         )  # fmt: skip
 
@@ -43,9 +32,9 @@ class VectorEngine:
         """Simulate day ``t``; return today's buyers, order values and stages when ordering."""
         m, s = self.model, self.model.state
         buyers, amounts, order_stage, move_idx, move_to = day_kernel(
-            t, s.n, np.uint64(m.streams.behaviour), s.uid,
+            t, s.n, s.draw_key,
             s.stage, s.rate, s.basket, s.hazard, s.dropout, s.purchases, s.contacts_week,
-            s.acquired, s.first_purchase, s.last_purchase, s.stage_since,
+            s.acquired, s.first_purchase, s.last_purchase, s.stage_since, s.time_due,
             s.offer_until, s.offer_lift, s.offer_reactivation, s.offer_policy,
             s.mod_purchase, s.mod_basket, s.mod_churn, s.arm, s.tier, m.group_mod,
             *self.graph_arrays,
@@ -56,8 +45,3 @@ class VectorEngine:
         m.transition(move_idx, move_to, t)
         return buyers, amounts, order_stage
 
-
-def _pointers(sources: list[int], stages: int) -> np.ndarray:
-    """CSR-style row pointers of rules sorted by source stage."""
-    counts = np.bincount(np.asarray(sources, dtype=np.int64), minlength=stages)
-    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)

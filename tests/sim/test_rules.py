@@ -397,3 +397,36 @@ def test_preset_conserves_customers_and_uses_declared_edges(engine):
     g = model.graph
     _check_conservation(r, g.allowed, g.index["potential"], n0, g.index["potential"])
     assert r.daily["churned"].sum() > 0 and r.daily["orders"].sum() > 0
+
+
+# --- the due-day cache behind the time rules ---------------------------------------------------
+
+
+def _due_by_hand(model) -> np.ndarray:
+    """Earliest reference + after_days over the time rules of each customer's stage (NEVER if none)."""
+    from sim.stages import NEVER
+
+    s, g = model.state, model.graph
+    due = np.full(s.n, NEVER, dtype=np.int64)
+    for rule in g.time_rules:
+        ref = getattr(s, rule.since_field)[: s.n].astype(np.int64)
+        ok = (s.stage[: s.n] == rule.source) & (ref != NONE)
+        due[ok] = np.minimum(due[ok], ref[ok] + rule.after_days)
+    return due
+
+
+@pytest.mark.parametrize("name", ["retail_tiers", "five_stage_lifecycle", "six_stage_rfm"])
+def test_time_due_is_exact_after_every_day(engine, name):
+    """state.time_due always equals the due day recomputed from scratch, and no customer is left
+    in a stage past a due time rule, except one that moved today (one transition a day; its rule
+    fires tomorrow). The engines skip the rules before time_due, so a stale value would silently
+    delay a transition."""
+    sc = load_scenario(name)
+    m = CustomerModel(sc, customers=600 if engine == "agent" else 5_000, days=150, engine=engine, seed=8)
+    for _ in range(150):
+        m.step()
+        s = m.state
+        due = _due_by_hand(m)
+        assert np.array_equal(s.time_due[: s.n], due), f"day {m.day - 1}"
+        late = (due < m.day) & (s.stage_since[: s.n] != m.day - 1)
+        assert not late.any(), f"day {m.day - 1}: a due time rule did not fire"
