@@ -451,7 +451,7 @@ def apply_live(model: CustomerModel, scenario: Scenario, old: Setting, new: Sett
         model.config = cfg
         if new.tiers != old.tiers:
             model.segmenter = Segmenter(cfg)
-            model.segmenter.update_tiers(model.state, np.arange(model.state.n))
+            model.segmenter.update_tiers(model.state, slice(0, model.state.n))
 
 
 # --- what the page shows --------------------------------------------------------------------------

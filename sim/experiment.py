@@ -26,7 +26,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.draws import uniforms
-from sim.state import NONE
+from sim.state import NONE, rows_on_day
 
 __all__ = ["ArmSpec", "ExperimentDesign", "Assignment", "Outcomes", "run_world", "RETENTION_HORIZONS"]
 
@@ -129,8 +129,8 @@ class Assignment:
             if day0 < self.start_day:
                 continue
             alive, active = self._stores(h, s.capacity)
-            lo, hi = np.searchsorted(s.assigned[self.base_n : s.n], [day0, day0 + 1]) + self.base_n
-            idx = np.arange(lo, hi)
+            lo, hi = rows_on_day(s.assigned[self.base_n : s.n], day0)
+            idx = np.arange(lo + self.base_n, hi + self.base_n)
             if day0 == self.start_day:
                 idx = np.concatenate([np.arange(self.base_n), idx])
             idx = idx[s.assigned[idx] == day0]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sim.state import NONE
+from sim.state import NONE, rows_on_day
 
 __all__ = ["DailyRecorder", "RunResult", "RETENTION_AGES", "CUSTOMER_COLUMNS", "COHORT_DAYS"]
 
@@ -229,7 +229,7 @@ class DailyRecorder:
         for j, age in enumerate(self.ages):
             if age > t:
                 break
-            lo, hi = np.searchsorted(acquired, [t - age, t - age + 1])
+            lo, hi = rows_on_day(acquired, t - age)
             if hi == lo:
                 continue
             cohort = (t - age) // COHORT_DAYS

@@ -24,10 +24,12 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from sim.state import rows_on_day
+
 if TYPE_CHECKING:  # pragma: no cover
     from sim.model import CustomerModel
 
-__all__ = ["Policy", "PolicyParams", "Target", "Offer", "Day", "NoIntervention", "in_codes"]
+__all__ = ["Policy", "PolicyParams", "Target", "Offer", "Day", "NoIntervention", "in_codes", "members"]
 
 _GOLDEN = 0.6180339887498949  # coverage offset between policies (golden-ratio rotation)
 
@@ -116,7 +118,7 @@ class Policy:
         raise NotImplementedError(f"{type(self).__name__} must implement apply(day)")
 
     def on_purchases(self, day: Day, buyers: np.ndarray, amounts: np.ndarray) -> None:
-        """React to today's orders (``amounts`` at list price, per buyer). Optional."""
+        """React to today's orders (``amounts`` at list price, per buyer; ``buyers`` ascending). Optional."""
 
     # --- helpers for subclasses ------------------------------------------------------------
 
@@ -208,7 +210,7 @@ class Day:
     def arrivals_on(self, d: int) -> np.ndarray:
         """Customers acquired on day ``d``."""
         s = self.state
-        lo, hi = np.searchsorted(s.acquired[: s.n], [d, d + 1])
+        lo, hi = rows_on_day(s.acquired[: s.n], d)
         return np.arange(lo, hi)
 
     def bernoulli(self, n: int, p: float) -> np.ndarray:
@@ -317,9 +319,8 @@ class Day:
         keep = np.ones(buyers.size, dtype=bool)
         if target.stages:
             keep &= in_codes(self.order_stage, np.array([self.model.graph.index[x] for x in target.stages]))
-        candidates = buyers[keep]
-        others = self.matches(candidates, target.model_copy(update={"stages": []}))
-        return candidates[np.isin(candidates, others)]
+        # matches() keeps the order of its input, so this is already the buyers that match
+        return self.matches(buyers[keep], target.model_copy(update={"stages": []}))
 
     def charge(self, policy: Policy, idx: np.ndarray, amounts: np.ndarray, kind: str) -> None:
         """Charge ``amounts`` (one per customer in ``idx``) to ``policy`` under cost ``kind``."""
@@ -332,6 +333,17 @@ class Day:
     def move(self, policy: Policy, idx: np.ndarray, to_stage: str) -> None:
         """Move customers to ``to_stage`` (only along a transition declared with rule 'policy')."""
         self.model.move_by_policy(policy, self._scoped(idx), to_stage, self.t)
+
+
+def members(sorted_idx: np.ndarray, subset: np.ndarray) -> np.ndarray:
+    """Boolean mask over ``sorted_idx`` (ascending, unique) of the entries that are in ``subset``.
+
+    ``subset`` must be drawn from ``sorted_idx``; a search instead of ``np.isin``'s hashing or
+    sorting, so the cost grows with ``len(subset) * log(len(sorted_idx))``.
+    """
+    mask = np.zeros(sorted_idx.size, dtype=bool)
+    mask[np.searchsorted(sorted_idx, subset)] = True
+    return mask
 
 
 def in_codes(values: np.ndarray, codes: np.ndarray) -> np.ndarray:

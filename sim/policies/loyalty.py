@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from sim.policies.base import Day, Policy, PolicyParams
+from sim.policies.base import Day, Policy, PolicyParams, members
 
 __all__ = ["TierBenefit", "Loyalty"]
 
@@ -62,7 +62,7 @@ class Loyalty(Policy):
                 day.scale_target(members, **mults)
 
     def on_purchases(self, day: Day, buyers: np.ndarray, amounts: np.ndarray) -> None:
-        keep = np.isin(buyers, day.matches_at_order(buyers, self.params.target))
+        keep = members(buyers, day.matches_at_order(buyers, self.params.target))  # buyers are sorted
         buyers, amounts = buyers[keep], amounts[keep]
         p = self.params
         points_cost = amounts * p.points_per_unit * p.point_value * p.redemption_rate
