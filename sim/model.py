@@ -28,7 +28,7 @@ from sim.engines.kernel import time_rule_due
 from sim.ledger import Ledger
 from sim.policies.base import Day, Policy, in_codes
 from sim.records import DailyRecorder, RunResult
-from sim.segments import Segmenter
+from sim.segments import BLOCK_DAYS, Segmenter
 from sim.seeding import SeedLike, make_streams
 from sim.stages import StageGraph
 from sim.state import NONE, CustomerState
@@ -323,7 +323,8 @@ class CustomerModel(mesa.Model):
         s.revenue[idx] += amounts
         s.margin[idx] += margin
         s.value[idx] += margin * self.discount_factor(idx, t)
-        s.spend_months[(t // 30) % 12, idx] += amounts.astype(np.float32)
+        s.spend_months[(t // BLOCK_DAYS) % 12, idx] += amounts.astype(np.float32)
+        s.annual_spend[idx] += amounts
         self.recorder.last_purchases(s.last_purchase[idx], t)
         self.ledger.add_sales(float(amounts.sum()), float(margin.sum()))
         self.recorder.order_log(idx, amounts, t)

@@ -67,19 +67,20 @@ class Segmenter:
             box = tuple(slice(lo - 1, hi) for lo, hi in (seg.recency, seg.frequency, seg.monetary))
             self.segment_of_scores[box] = k
 
-    @staticmethod
-    def annual_spend(state: CustomerState, idx: np.ndarray | slice) -> np.ndarray:
-        """Spend over the last 12 blocks of 30 days for customers ``idx`` (indices or a row slice)."""
-        blocks = state.spend_months
-        total = blocks[0, idx].astype(np.float64)
-        for k in range(1, blocks.shape[0]):  # block by block: cheaper than one 2-D gather
-            total += blocks[k, idx]
-        return total
-
     def start_day(self, state: CustomerState, t: int) -> bool:
-        """Roll the spend ring at block boundaries; return True if a block rolled over."""
+        """Roll the spend ring at block boundaries; return True if a block rolled over.
+
+        At a roll-over, ``state.annual_spend`` is recomputed from the 12 blocks (so rounding
+        cannot build up over the years); between roll-overs the model adds each order to it.
+        """
         if t > 0 and t % BLOCK_DAYS == 0:
-            state.spend_months[(t // BLOCK_DAYS) % 12, : state.n] = 0.0
+            n = state.n
+            blocks = state.spend_months
+            blocks[(t // BLOCK_DAYS) % 12, :n] = 0.0
+            total = state.annual_spend[:n]
+            total[:] = blocks[0, :n]
+            for k in range(1, blocks.shape[0]):
+                total += blocks[k, :n]
             return True
         return False
 
@@ -87,7 +88,7 @@ class Segmenter:
         """Recompute the tier of customers ``idx`` (indices, or a row slice: much cheaper for many)."""
         if not self.tiers:
             return
-        spend = self.annual_spend(state, idx)
+        spend = state.annual_spend[idx]
         if spend.size == 0:
             return
         purchases = state.purchases[idx]

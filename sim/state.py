@@ -55,6 +55,7 @@ FIELDS: dict[str, tuple[type, float, tuple[int, ...]]] = {
     "contacts": (np.uint8, 0, (7,)),  # contacts per day, ring over the last 7 days
     "contacts_week": (np.uint8, 0, ()),  # sum of the ring: contacts over the last 7 days
     "spend_months": (np.float32, 0.0, (12,)),  # spend per 30-day block, ring over ~a year
+    "annual_spend": (np.float64, 0.0, ()),  # the blocks' sum at the last roll-over, plus orders since
     # money, per customer, cumulative
     "revenue": (np.float64, 0.0, ()),  # list-price sales
     "margin": (np.float64, 0.0, ()),  # gross margin before policy costs

@@ -1,4 +1,4 @@
-"""The compiled day kernel: one pass over all customers' columns, no Python per customer.
+"""The compiled day kernel: all customers' day in a dense pass and two sparse ones, no Python per customer.
 
 Core function: :func:`day_kernel`, compiled with numba. It implements exactly the per-customer day
 of :meth:`sim.customer.Customer.step` (the readable reference), over the columnar state:
@@ -6,6 +6,20 @@ re-activation by offer, latent churn, purchase and order value, dropout after a 
 and the one transition a customer may make (churn > event > time > probability). It only
 *decides*: it returns the day's buyers with their order values and the day's moves, which the
 model then books (money, coupons, counters, stage changes) with the same code for both engines.
+
+Layout of the work, chosen from measurements at a million customers, where branches that the
+processor cannot predict and scattered memory reads cost more than the arithmetic:
+
+1. A dense pass without branches computes every customer's hazard and purchase rate for the day
+   and its uniform, and sorts out the few who may do anything: those who may churn or buy
+   (``u < h + lam``, a superset of both events, about 1.5 % a day) and those a due time rule, a
+   probability rule (drawn here) or an offer may move. Everyone else (the vast majority) is done.
+2. Those who cannot churn or buy: offers bringing lost customers back, then rules.
+3. Those who may churn or buy, in chunks: their other columns are first gathered into small
+   arrays by tight loops (the scattered reads overlap), then each is decided exactly.
+
+The decisions are those of deciding every customer in one pass, bit for bit: the pre-test only
+skips customers whose outcome it proves.
 
 Random numbers are the customer's own counter-based draws (:mod:`sim.draws`): the same customer
 gets the same numbers on the same day in every world run from the same seed.
@@ -52,6 +66,59 @@ def time_rule_due(idx, stage, acquired, first_purchase, last_purchase, stage_sin
         due[i] = best
 
 
+@njit(cache=True, inline="always")
+def _churn_or_buy(u, h, lam):
+    """Churn and purchase from one uniform: churn with probability ``h``; otherwise ``u``,
+    rescaled to [0, 1), buys with probability ``1 - exp(-lam)``."""
+    if h > 0.0:
+        if u < h:
+            return True, False
+        u = (u - h) / (1.0 - h)
+    # 1 - exp(-lam) <= lam, so the exact test is needed only when u < lam
+    return False, u < lam and u < -np.expm1(-lam)
+
+
+@njit(cache=True, inline="always")
+def _rule_target(
+    i, t, st, bought, count, due, draw_key, acquired, first_purchase, last_purchase, stage_since,
+    ev_ptr, ev_dst, ev_min, tr_ptr, tr_dst, tr_after, tr_since, prob_total, prob_cum, prob_targets,
+):  # fmt: skip
+    """The stage a rule moves customer ``i`` to today (-1: none), for one who did not churn:
+    an event rule fired by today's purchase (its ``count``-th), else a time rule if ``due``
+    today, else a probability rule."""
+    if bought:
+        for r in range(ev_ptr[st], ev_ptr[st + 1]):
+            if count >= ev_min[r]:
+                return np.int64(ev_dst[r])
+    if t >= due:
+        for r in range(tr_ptr[st], tr_ptr[st + 1]):
+            code = tr_since[r]
+            if code == 0:
+                ref = acquired[i]
+            elif code == 1:
+                ref = first_purchase[i]
+                if bought and ref < 0:
+                    ref = t
+            elif code == 2:
+                ref = t if bought else last_purchase[i]
+            else:
+                ref = stage_since[i]
+            if ref >= 0 and t - ref >= tr_after[r]:
+                return np.int64(tr_dst[r])
+    if prob_total[st] > 0.0:
+        u = keyed_uniform(draw_key[i], t, 2)
+        for k in range(prob_cum.shape[1]):
+            if u < prob_cum[st, k]:
+                return np.int64(prob_targets[st, k])
+    return np.int64(-1)
+
+
+#: relative slack on the pre-test of the dense pass, covering rounding
+SLACK = 1.0 + 1e-9
+#: candidates decided per chunk: their gathered columns stay in the core's cache
+CHUNK = 256
+
+
 @njit(cache=True, nogil=True)
 def day_kernel(
     t, n, draw_key,
@@ -68,102 +135,125 @@ def day_kernel(
 ):  # fmt: skip
     """Decide day ``t`` for customers ``0..n-1`` (arithmetic in float64, as the agent engine does).
 
-    Returns (buyers, order values, buyers' stages when ordering, moved customers, their new stages).
+    Returns (buyers, order values, buyers' stages when ordering, moved customers, their new stages);
+    buyers in index order.
     """
-    buyers = np.empty(n, dtype=np.int64)
-    order_stage = np.empty(n, dtype=np.int16)
-    amounts = np.empty(n, dtype=np.float64)
-    move_idx = np.empty(n, dtype=np.int64)
-    move_to = np.empty(n, dtype=np.int16)
-    nb = 0
-    nm = 0
-    n_prob = prob_cum.shape[1]
+    heavy = np.empty(n + 1, dtype=np.int64)  # may churn or buy today
+    heavy_u = np.empty(n + 1, dtype=np.float64)
+    heavy_h = np.empty(n + 1, dtype=np.float64)
+    heavy_lam = np.empty(n + 1, dtype=np.float64)
+    light = np.empty(n + 1, dtype=np.int64)  # cannot churn or buy, but a rule or an offer may move it
+    nh = 0
+    nl = 0
+    any_prob = prob_total.max() > 0.0
+    # 1. dense pass, without branches: each customer's hazard and purchase rate today, and who
+    # may do anything at all
     for i in range(n):
         st = stage[i]
-        valid = offer_until[i] >= t
         lost = churned[st]
-        if lost and valid and offer_reactivation[i] > 0.0:
-            # a lost customer neither buys nor churns; an offer may bring it back
+        cell_arm = arm[i] + 1
+        cell_tier = tier[i] + 1
+        h = np.float64(hazard[i]) * churn_mult[st] * mod_churn[i] * group_mod[2, cell_arm, st, cell_tier]
+        h = h * fatigue_multiplier if contacts_week[i] > fatigue_contacts else h  # over-contacted churn faster
+        h = h if can_churn[st] else 0.0
+        lam = np.float64(rate[i]) * purchase_mult[st] * mod_purchase[i] * group_mod[0, cell_arm, st, cell_tier]
+        lam = lam * np.float64(offer_lift[i]) if offer_until[i] >= t else lam
+        u = keyed_uniform(draw_key[i], t, 0)
+        # churn needs u < h; a purchase u < h + lam (1 - h) <= h + lam (slack for rounding)
+        may_buy = ~lost & (u < (h + lam) * SLACK)
+        # a time rule is due, or the customer is lost and holds an offer that may bring it back
+        may_move = (t >= time_due[i]) | (lost & (offer_until[i] >= t))
+        if any_prob:  # a probability rule fires (a test the same for all customers: predictable)
+            may_move |= keyed_uniform(draw_key[i], t, 2) < prob_total[st]
+        heavy[nh] = i  # written always, kept only if flagged (no branch to mispredict)
+        heavy_u[nh] = u
+        heavy_h[nh] = h
+        heavy_lam[nh] = lam
+        nh += np.int64(may_buy)
+        light[nl] = i
+        nl += np.int64(may_move & ~may_buy)
+
+    move_idx = np.empty(nh + nl, dtype=np.int64)
+    move_to = np.empty(nh + nl, dtype=np.int16)
+    nm = 0
+    # 2. customers who cannot churn or buy today: offers bringing lost ones back, then rules
+    for k in range(nl):
+        i = light[k]
+        st = stage[i]
+        if churned[st] and offer_until[i] >= t and offer_reactivation[i] > 0.0:
             if keyed_uniform(draw_key[i], t, 3) < offer_reactivation[i]:
                 move_idx[nm] = i
                 move_to[nm] = reactivate_to[offer_policy[i]]
                 nm += 1
                 continue
-        # One uniform decides both: churn with probability h; otherwise, rescaled to [0, 1), it
-        # decides the purchase (P = 1 - exp(-rate)). Over-contacted customers churn faster.
-        u = keyed_uniform(draw_key[i], t, 0) if not lost else 1.0
-        churn = False
-        if can_churn[st] and not lost:
-            h = np.float64(hazard[i]) * churn_mult[st] * mod_churn[i] * group_mod[2, arm[i] + 1, st, tier[i] + 1]
-            if h > 0.0:
-                if contacts_week[i] > fatigue_contacts:
-                    h *= fatigue_multiplier
-                if u < h:
-                    churn = True
-                else:
-                    u = (u - h) / (1.0 - h)
-        bought = False
-        if not churn and not lost:
-            lam = np.float64(rate[i]) * purchase_mult[st] * mod_purchase[i] * group_mod[0, arm[i] + 1, st, tier[i] + 1]
-            if valid:
-                lam *= np.float64(offer_lift[i])
-            # 1 - exp(-lam) <= lam, so the exact test is needed only when u < lam; a customer who
-            # joined the base today with a purchase has bought today already
-            if u < lam and last_purchase[i] != t:
-                bought = u < -np.expm1(-lam)
-        if bought:
-            value = np.float64(basket[i]) * basket_mult[st] * mod_basket[i] * group_mod[1, arm[i] + 1, st, tier[i] + 1]
-            if order_shape > 0.0:
-                value *= gamma_variate(order_shape, draw_key[i], t, 8) / order_shape
-            buyers[nb] = i
-            amounts[nb] = value
-            order_stage[nb] = st
-            nb += 1
-            if purchases[i] + 1 >= 2 and can_churn[st] and dropout[i] > 0.0:
-                if keyed_uniform(draw_key[i], t, 1) < dropout[i]:
-                    churn = True
-        if churn:
+        target = _rule_target(
+            i, t, st, False, 0, time_due[i], draw_key, acquired, first_purchase, last_purchase, stage_since,
+            ev_ptr, ev_dst, ev_min, tr_ptr, tr_dst, tr_after, tr_since, prob_total, prob_cum, prob_targets,
+        )  # fmt: skip
+        if target >= 0:
             move_idx[nm] = i
-            move_to[nm] = churn_target[st]
+            move_to[nm] = target
             nm += 1
-            continue
-        moved = False
-        if bought:
-            count = purchases[i] + 1
-            for r in range(ev_ptr[st], ev_ptr[st + 1]):
-                if count >= ev_min[r]:
-                    move_idx[nm] = i
-                    move_to[nm] = ev_dst[r]
-                    nm += 1
-                    moved = True
-                    break
-        if not moved and t >= time_due[i]:
-            for r in range(tr_ptr[st], tr_ptr[st + 1]):
-                code = tr_since[r]
-                if code == 0:
-                    ref = acquired[i]
-                elif code == 1:
-                    ref = first_purchase[i]
-                elif code == 2:
-                    ref = t if bought else last_purchase[i]
-                else:
-                    ref = stage_since[i]
-                if code == 1 and bought and ref < 0:
-                    ref = t
-                if ref >= 0 and t - ref >= tr_after[r]:
-                    move_idx[nm] = i
-                    move_to[nm] = tr_dst[r]
-                    nm += 1
-                    moved = True
-                    break
-        if not moved and prob_total[st] > 0.0:
-            u = keyed_uniform(draw_key[i], t, 2)
-            for k in range(n_prob):
-                if u < prob_cum[st, k]:
-                    move_idx[nm] = i
-                    move_to[nm] = prob_targets[st, k]
-                    nm += 1
-                    break
+
+    # 3. customers who may churn or buy, chunk by chunk
+    buyers = np.empty(nh, dtype=np.int64)
+    amounts = np.empty(nh, dtype=np.float64)
+    order_stage = np.empty(nh, dtype=np.int16)
+    nb = 0
+    value = np.empty(CHUNK, dtype=np.float64)
+    count = np.empty(CHUNK, dtype=np.int64)
+    due = np.empty(CHUNK, dtype=np.int64)
+    drop = np.empty(CHUNK, dtype=np.float64)
+    stages = np.empty(CHUNK, dtype=np.int64)
+    keys = np.empty(CHUNK, dtype=np.uint64)
+    for c0 in range(0, nh, CHUNK):
+        m = min(CHUNK, nh - c0)
+        idx = heavy[c0 : c0 + m]
+        # gather: one column per loop, no branches, so the scattered reads overlap
+        for j in range(m):
+            stages[j] = stage[idx[j]]
+            keys[j] = draw_key[idx[j]]
+        for j in range(m):
+            if last_purchase[idx[j]] == t:  # joined the base today with a purchase: bought already
+                heavy_lam[c0 + j] = 0.0
+        for j in range(m):
+            i = idx[j]
+            st = stage[i]
+            value[j] = np.float64(basket[i]) * basket_mult[st] * mod_basket[i] * group_mod[1, arm[i] + 1, st, tier[i] + 1]
+        for j in range(m):
+            i = idx[j]
+            count[j] = purchases[i] + 1
+            due[j] = time_due[i]
+            drop[j] = dropout[i]
+        # decide, exactly
+        for j in range(m):
+            i = idx[j]
+            st = stages[j]
+            # One uniform decides both: churn with probability h; otherwise, rescaled, the purchase
+            churn, bought = _churn_or_buy(heavy_u[c0 + j], heavy_h[c0 + j], heavy_lam[c0 + j])
+            if bought:
+                amount = value[j]
+                if order_shape > 0.0:
+                    amount *= gamma_variate(order_shape, keys[j], t, 8) / order_shape
+                buyers[nb] = i
+                amounts[nb] = amount
+                order_stage[nb] = st
+                nb += 1
+                if count[j] >= 2 and can_churn[st] and drop[j] > 0.0:
+                    if keyed_uniform(keys[j], t, 1) < drop[j]:
+                        churn = True
+            if churn:
+                target = np.int64(churn_target[st])
+            else:
+                target = _rule_target(
+                    i, t, st, bought, count[j], due[j], draw_key, acquired, first_purchase, last_purchase,
+                    stage_since, ev_ptr, ev_dst, ev_min, tr_ptr, tr_dst, tr_after, tr_since, prob_total, prob_cum,
+                    prob_targets,
+                )  # fmt: skip
+            if target >= 0:
+                move_idx[nm] = i
+                move_to[nm] = target
+                nm += 1
     # copies, not views: a view would keep the whole n-long buffer alive, and the model keeps
     # each day's buyers for BUYERS_LOOKBACK days (8 bytes per customer per day of peak memory)
     return buyers[:nb].copy(), amounts[:nb].copy(), order_stage[:nb].copy(), move_idx[:nm].copy(), move_to[:nm].copy()

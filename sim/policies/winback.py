@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field, model_validator
 
-from sim.policies.base import Day, Policy, PolicyParams
+from sim.policies.base import Day, Policy, PolicyParams, in_codes
 from sim.policies.offers import OfferParams, _check_reactivation
 
 __all__ = ["WinBack"]
@@ -63,6 +63,6 @@ class WinBack(Policy):
                 continue
             cand = day.buyers_on(d)
             cand = day.matches(cand[s.last_purchase[cand] == d], p.target)  # no purchase since day d
-            rich = np.isin(s.tier[cand], self.rich_codes_)
+            rich = in_codes(s.tier[cand], self.rich_codes_)
             day.give_offer(self, cand[rich], rich_offer.offer(), send_cost=rich_offer.send_cost)
             day.give_offer(self, cand[~rich], p.reminder.offer(), send_cost=p.reminder.send_cost)
