@@ -37,72 +37,77 @@ class Customer(mesa.Agent):
         numbers the vectorised engine uses: slot 0 decides churn and purchase, 1 the dropout after
         a repeat purchase, 2 a probability rule, 3 a re-activation, 8 onwards the order value.
         """
+        # (Reads use ndarray.item, which returns a Python number: arithmetic on numpy scalars
+        # costs several times more, and this runs once per customer per day.)
         m = self.model
         s, g, t, i = m.state, m.graph, m.day, self.index
         key = s.draw_key[i]
-        st = int(s.stage[i])
-        offer_valid = s.offer_until[i] >= t
-        cell = (int(s.arm[i]) + 1, st, int(s.tier[i]) + 1)  # policies' multipliers by arm, stage, tier
+        st = s.stage.item(i)
+        offer_valid = s.offer_until.item(i) >= t
+        arm, tier = s.arm.item(i) + 1, s.tier.item(i) + 1  # policies' multipliers by arm, stage, tier
         gm = m.group_mod
-        lost = bool(g.churned[st])
-
-        if lost and offer_valid and s.offer_reactivation[i] > 0:
-            # a lost customer neither buys nor churns; an offer may bring it back
-            if keyed_uniform(key, t, 3) < s.offer_reactivation[i]:
-                self._move(int(m.reactivate_to[s.offer_policy[i]]), t)
-                return
-
-        # one uniform decides both: churn with probability h; otherwise, rescaled, the purchase
-        u = keyed_uniform(key, t, 0)
-        churn = False
-        if g.can_churn[st] and not lost:
-            hazard = float(s.hazard[i]) * float(g.churn_mult[st]) * float(s.mod_churn[i]) * float(gm[(2, *cell)])
-            if s.contacts_week[i] > m.fatigue_contacts:
-                hazard *= m.fatigue_multiplier
-            if hazard > 0:
-                if u < hazard:
-                    churn = True
-                else:
-                    u = (u - hazard) / (1.0 - hazard)
-
+        lost = g.churned.item(st)
         bought = False
-        if not churn and not lost:
-            lam = float(s.rate[i]) * float(g.purchase_mult[st]) * float(s.mod_purchase[i]) * float(gm[(0, *cell)])
-            if offer_valid:
-                lam *= float(s.offer_lift[i])
-            if s.last_purchase[i] == t:  # already bought today (joined the base with a purchase)
-                lam = 0.0
-            bought = u < -math.expm1(-lam)
-        if bought:
-            amount = float(s.basket[i]) * float(g.basket_mult[st]) * float(s.mod_basket[i]) * float(gm[(1, *cell)])
-            if m.order_shape is not None:
-                amount *= gamma_variate(float(m.order_shape), key, t, 8) / m.order_shape
-            m.record_orders(np.array([i]), np.array([amount]), t)
-            m._buyers.append(i)
-            m._amounts.append(amount)
-            m._order_stage.append(st)
-            if s.purchases[i] >= 2 and g.can_churn[st] and s.dropout[i] > 0 and keyed_uniform(key, t, 1) < s.dropout[i]:
-                churn = True
 
-        if churn:
-            self._move(int(g.churn_target[st]), t)
-            return
-        if bought:
-            for rule in g.event_rules:
-                if rule.source == st and s.purchases[i] >= rule.min_purchases:
-                    self._move(rule.target, t)
+        if lost:
+            # a lost customer neither buys nor churns; an offer may bring it back
+            if offer_valid and s.offer_reactivation.item(i) > 0:
+                if keyed_uniform(key, t, 3) < s.offer_reactivation.item(i):
+                    self._move(m.reactivate_to.item(s.offer_policy.item(i)), t)
                     return
-        if t >= s.time_due[i]:  # a time rule of this stage is due (see sim.stages)
+        else:
+            # one uniform decides both: churn with probability h; otherwise, rescaled, the purchase
+            u = keyed_uniform(key, t, 0)
+            churn = False
+            if g.can_churn.item(st):
+                hazard = s.hazard.item(i) * g.churn_mult.item(st) * s.mod_churn.item(i) * gm.item(2, arm, st, tier)
+                if s.contacts_week.item(i) > m.fatigue_contacts:
+                    hazard *= m.fatigue_multiplier
+                if hazard > 0:
+                    if u < hazard:
+                        churn = True
+                    else:
+                        u = (u - hazard) / (1.0 - hazard)
+            if not churn:
+                lam = s.rate.item(i) * g.purchase_mult.item(st) * s.mod_purchase.item(i) * gm.item(0, arm, st, tier)
+                if offer_valid:
+                    lam *= s.offer_lift.item(i)
+                if s.last_purchase.item(i) == t:  # already bought today (joined the base with a purchase)
+                    lam = 0.0
+                bought = u < -math.expm1(-lam)
+            if bought:
+                # the model books the day's orders once every customer has stepped
+                amount = s.basket.item(i) * g.basket_mult.item(st) * s.mod_basket.item(i) * gm.item(1, arm, st, tier)
+                if m.order_shape is not None:
+                    amount *= gamma_variate(float(m.order_shape), key, t, 8) / m.order_shape
+                m.order_today(i, amount, st)
+                count = s.purchases.item(i) + 1  # this order's number
+                dropout = s.dropout.item(i)
+                if count >= 2 and g.can_churn.item(st) and dropout > 0:
+                    churn = keyed_uniform(key, t, 1) < dropout
+            if churn:
+                self._move(g.churn_target.item(st), t)
+                return
+            if bought:
+                for rule in g.event_rules:
+                    if rule.source == st and count >= rule.min_purchases:
+                        self._move(rule.target, t)
+                        return
+        if t >= s.time_due.item(i):  # a time rule of this stage is due (see sim.stages)
             for rule in g.time_rules:
-                ref = int(getattr(s, rule.since_field)[i])
+                ref = getattr(s, rule.since_field).item(i)
+                if bought and rule.since_field in ("last_purchase", "first_purchase") and (
+                    rule.since_field == "last_purchase" or ref == NONE
+                ):
+                    ref = t  # today's order, not yet booked
                 if rule.source == st and ref != NONE and t - ref >= rule.after_days:
                     self._move(rule.target, t)
                     return
-        if g.prob_total[st] > 0:
+        if g.prob_total.item(st) > 0:
             u = keyed_uniform(key, t, 2)
             for k in range(g.prob_cum.shape[1]):
-                if u < g.prob_cum[st, k]:
-                    self._move(int(g.prob_targets[st, k]), t)
+                if u < g.prob_cum.item(st, k):
+                    self._move(g.prob_targets.item(st, k), t)
                     return
 
     def _move(self, target: int, t: int) -> None:

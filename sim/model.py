@@ -24,7 +24,7 @@ import numpy as np
 from sim.acquisition import Channel
 from sim.distributions import order_value_shape
 from sim.draws import customer_ids, customer_keys, trait_draws, uniforms
-from sim.engines.kernel import time_rule_due
+from sim.engines.bookkeeping import book_orders, time_rule_due
 from sim.ledger import Ledger
 from sim.policies.base import Day, Policy, in_codes
 from sim.records import DailyRecorder, RunResult
@@ -140,6 +140,7 @@ class CustomerModel(mesa.Model):
         self.group_mod = np.ones((3, n_arms + 1, len(self.graph), len(self.tier_names) + 1), dtype=np.float32)
         #: customers whose per-customer multipliers were changed today (reset tomorrow)
         self.touched: list[np.ndarray] = []
+        self._agent_steps: list = []  # the agents' step methods in creation order (agent engine)
         #: buyers of each recent day, for policies triggered by purchase dates
         self.buyers_log: dict[int, np.ndarray] = {}
         self.ledger = Ledger(names, self.channel_names)
@@ -270,7 +271,7 @@ class CustomerModel(mesa.Model):
             from sim.customer import Customer
 
             for i in range(rows.start, rows.stop):
-                Customer(self, i)
+                self._agent_steps.append(Customer(self, i).step)
         return rows
 
     def _acquire(self, t: int) -> None:
@@ -320,21 +321,14 @@ class CustomerModel(mesa.Model):
             return
         s = self.state
         margin = amounts * self.margin_rate
-        s.revenue[idx] += amounts
-        s.margin[idx] += margin
-        s.value[idx] += margin * self.discount_factor(idx, t)
-        s.spend_months[(t // BLOCK_DAYS) % 12, idx] += amounts.astype(np.float32)
-        s.annual_spend[idx] += amounts
         self.recorder.last_purchases(s.last_purchase[idx], t)
+        book_orders(idx, amounts, margin, self.discount_factor(idx, t), t, (t // BLOCK_DAYS) % 12,
+                    s.revenue, s.margin, s.value, s.spend_months, s.annual_spend, s.first_purchase, s.purchases,
+                    s.second_purchase, s.last_purchase)  # fmt: skip
+        self._refresh_time_due(idx)
         self.ledger.add_sales(float(amounts.sum()), float(margin.sum()))
         self.recorder.order_log(idx, amounts, t)
         self.recorder.orders(idx.size, float(amounts.sum()), float(margin.sum()))
-        first = s.first_purchase[idx] == NONE
-        s.first_purchase[idx[first]] = t
-        s.purchases[idx] += 1
-        s.second_purchase[idx[s.purchases[idx] == 2]] = t
-        s.last_purchase[idx] = t
-        self._refresh_time_due(idx)
         # coupons: a valid offer is redeemed on an order of at least its minimum spend
         valid = (s.offer_until[idx] >= t) & (amounts >= s.offer_min_spend[idx]) & (s.offer_discount[idx] > 0)
         red = idx[valid]
@@ -461,14 +455,24 @@ class CustomerModel(mesa.Model):
             out.append(masks[codes])
         return out
 
+    def order_today(self, i: int, amount: float, stage: int) -> None:
+        """An agent's order of today (list price ``amount``, placed in ``stage``), booked at day's end."""
+        self._buyers.append(i)
+        self._amounts.append(amount)
+        self._order_stage.append(stage)
+
     def _step_agents(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         self._buyers: list[int] = []
         self._amounts: list[float] = []
         self._order_stage: list[int] = []
-        self.agents.do("step")
+        # each agent's step, in the order the agents were created: what agents.do("step") does,
+        # without walking the agent set's weak references every day (agents are never removed)
+        for step in self._agent_steps:
+            step()
         order = np.argsort(self._buyers)  # buyers in index order, as the vector engine gives them
         buyers = np.array(self._buyers, dtype=np.int64)[order]
         amounts = np.array(self._amounts, dtype=np.float64)[order]
+        self.record_orders(buyers, amounts, t)  # as the vector engine does, after everyone's day
         return buyers, amounts, np.array(self._order_stage, dtype=np.int16)[order]
 
     def run(self, days: int | None = None, *, progress=None) -> RunResult:

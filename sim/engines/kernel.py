@@ -24,9 +24,9 @@ skips customers whose outcome it proves.
 Random numbers are the customer's own counter-based draws (:mod:`sim.draws`): the same customer
 gets the same numbers on the same day in every world run from the same seed.
 
-:func:`time_rule_due` keeps ``state.time_due``, the first day on which a time rule of a customer's
-stage can fire; the kernel looks at the time rules only from that day on, which spares the
-(branchy) rule loop on the days, most of them, when no rule is due.
+The model keeps ``state.time_due`` (:func:`sim.engines.bookkeeping.time_rule_due`), the first day
+on which a time rule of a customer's stage can fire; the kernel looks at the time rules only from
+that day on.
 """
 
 from __future__ import annotations
@@ -35,35 +35,8 @@ import numpy as np
 from numba import njit
 
 from sim.draws import gamma_variate, keyed_uniform
-from sim.stages import NEVER
 
-__all__ = ["day_kernel", "time_rule_due"]
-
-
-@njit(cache=True, nogil=True)
-def time_rule_due(idx, stage, acquired, first_purchase, last_purchase, stage_since, tr_ptr, tr_after, tr_since, due):
-    """Set ``due[i]`` for customers ``idx``: the first day a time rule of their stage can fire.
-
-    That is the earliest ``reference + after_days`` over the stage's rules with a defined
-    reference (:data:`sim.stages.NEVER` when there is none). ``idx`` may be an index array or a
-    range of rows.
-    """
-    for i in idx:
-        st = stage[i]
-        best = NEVER
-        for r in range(tr_ptr[st], tr_ptr[st + 1]):
-            code = tr_since[r]
-            if code == 0:
-                ref = acquired[i]
-            elif code == 1:
-                ref = first_purchase[i]
-            elif code == 2:
-                ref = last_purchase[i]
-            else:
-                ref = stage_since[i]
-            if ref >= 0 and ref + tr_after[r] < best:
-                best = ref + tr_after[r]
-        due[i] = best
+__all__ = ["day_kernel"]
 
 
 @njit(cache=True, inline="always")

@@ -1,0 +1,66 @@
+"""Compiled bookkeeping on the columnar state, shared by both engines.
+
+Core functions: :func:`book_orders` (a day's orders onto the buyers' columns) and
+:func:`time_rule_due` (each customer's first day a time rule can fire). Both visit the given
+customers once, touching all of a customer's columns together, where the numpy equivalent makes
+one scattered pass per column.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from sim.stages import NEVER
+
+__all__ = ["book_orders", "time_rule_due"]
+
+NONE = -1  # as sim.state.NONE (kept here so the compiled code needs no import cycle)
+
+
+@njit(cache=True, nogil=True)
+def book_orders(
+    idx, amounts, margins, discount, t, block,
+    revenue, margin, value, spend_months, annual_spend, first_purchase, purchases, second_purchase, last_purchase,
+):  # fmt: skip
+    """Book order ``k`` (list price ``amounts[k]``, margin ``margins[k]``, discount factor
+    ``discount[k]``) on customer ``idx[k]``: money, the spend block ``block`` and the running
+    annual spend, and the purchase days and count. ``idx`` must not repeat."""
+    for k in range(idx.shape[0]):
+        i = idx[k]
+        revenue[i] += amounts[k]
+        margin[i] += margins[k]
+        value[i] += margins[k] * discount[k]
+        spend_months[block, i] += spend_months.dtype.type(amounts[k])
+        annual_spend[i] += amounts[k]
+        if first_purchase[i] == NONE:
+            first_purchase[i] = t
+        purchases[i] += 1
+        if purchases[i] == 2:
+            second_purchase[i] = t
+        last_purchase[i] = t
+
+
+@njit(cache=True, nogil=True)
+def time_rule_due(idx, stage, acquired, first_purchase, last_purchase, stage_since, tr_ptr, tr_after, tr_since, due):
+    """Set ``due[i]`` for customers ``idx``: the first day a time rule of their stage can fire.
+
+    That is the earliest ``reference + after_days`` over the stage's rules with a defined
+    reference (:data:`sim.stages.NEVER` when there is none). ``idx`` may be an index array or a
+    range of rows.
+    """
+    for i in idx:
+        st = stage[i]
+        best = NEVER
+        for r in range(tr_ptr[st], tr_ptr[st + 1]):
+            code = tr_since[r]
+            if code == 0:
+                ref = acquired[i]
+            elif code == 1:
+                ref = first_purchase[i]
+            elif code == 2:
+                ref = last_purchase[i]
+            else:
+                ref = stage_since[i]
+            if ref >= 0 and ref + tr_after[r] < best:
+                best = ref + tr_after[r]
+        due[i] = best
