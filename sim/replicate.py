@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.engines.vector import one_kernel_thread
+
 __all__ = ["replication_seeds", "run_tasks", "simulated_power", "PowerPoint"]
 
 
@@ -37,7 +39,8 @@ def run_tasks(fn, tasks: list, *, workers: int = 1, progress=None) -> list:
                 progress(1)
         return out
     results: list = [None] * len(tasks)
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+    # the processes are the parallelism: each decides its days on one thread
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), initializer=one_kernel_thread) as pool:
         futures = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
         from concurrent.futures import as_completed
 

@@ -199,8 +199,13 @@ def point_scenario(spec: SweepSpec, point: dict):
 
 
 def run_task(task: tuple) -> pd.DataFrame:
-    """Worker: all replications of one point; one row per replication (no timings: reproducible)."""
+    """Worker: all replications of one point; one row per replication (no timings: reproducible).
+
+    Its days are decided on one thread: the workers are the parallelism (results do not depend on
+    it either way).
+    """
     from analysis.metrics import summarize
+    from sim.engines.vector import kernel_threads
     from sim.model import CustomerModel
 
     spec, p, point, seeds = task
@@ -208,7 +213,9 @@ def run_task(task: tuple) -> pd.DataFrame:
     rows = []
     for r, ss in enumerate(seeds):
         model = CustomerModel(scenario, seed=ss, customers=spec.customers, days=spec.days)
-        m = summarize(model.run())["metrics"]
+        with kernel_threads(1):
+            result = model.run()
+        m = summarize(result)["metrics"]
         m["policy_cost_total"] = m["policy_costs"]["total"]
         row = {"point": p, "replication": r, **{f"param:{k}": v for k, v in point.items()}}
         row.update({k: (np.nan if m[k] is None else float(m[k])) for k in TASK_METRICS})

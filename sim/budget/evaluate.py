@@ -264,6 +264,9 @@ _WORKER: dict = {}
 
 def _init_worker(data: dict, source: str, text: str) -> None:
     from scenarios.loader import scenario_from_data
+    from sim.engines.vector import one_kernel_thread
+
+    one_kernel_thread()  # the processes are the parallelism
 
     _WORKER["scenario"] = scenario_from_data(data, source=source, text=text)
 

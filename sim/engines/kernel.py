@@ -32,11 +32,11 @@ that day on.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from sim.draws import gamma_variate, keyed_uniform
 
-__all__ = ["day_kernel"]
+__all__ = ["day_kernel", "day_kernel_parallel"]
 
 
 @njit(cache=True, inline="always")
@@ -93,8 +93,8 @@ CHUNK = 256
 
 
 @njit(cache=True, nogil=True)
-def day_kernel(
-    t, n, draw_key,
+def _decide_range(
+    t, lo, hi, draw_key,
     # customer columns
     stage, rate, basket, hazard, dropout, purchases, contacts_week,
     acquired, first_purchase, last_purchase, stage_since, time_due,
@@ -105,23 +105,22 @@ def day_kernel(
     ev_ptr, ev_dst, ev_min, tr_ptr, tr_dst, tr_after, tr_since, prob_total, prob_cum, prob_targets,
     # model constants
     reactivate_to, fatigue_contacts, fatigue_multiplier, order_shape,
-):  # fmt: skip
-    """Decide day ``t`` for customers ``0..n-1`` (arithmetic in float64, as the agent engine does).
-
-    Returns (buyers, order values, buyers' stages when ordering, moved customers, their new stages);
-    buyers in index order.
-    """
-    heavy = np.empty(n + 1, dtype=np.int64)  # may churn or buy today
-    heavy_u = np.empty(n + 1, dtype=np.float64)
-    heavy_h = np.empty(n + 1, dtype=np.float64)
-    heavy_lam = np.empty(n + 1, dtype=np.float64)
-    light = np.empty(n + 1, dtype=np.int64)  # cannot churn or buy, but a rule or an offer may move it
+    # outputs, written from position 0
+    buyers, amounts, order_stage, move_idx, move_to,
+) -> tuple[int, int]:  # fmt: skip
+    """Decide day ``t`` for customers ``lo .. hi - 1``; returns (buyers, moves) written."""
+    size = hi - lo + 1
+    heavy = np.empty(size, dtype=np.int64)  # may churn or buy today
+    heavy_u = np.empty(size, dtype=np.float64)
+    heavy_h = np.empty(size, dtype=np.float64)
+    heavy_lam = np.empty(size, dtype=np.float64)
+    light = np.empty(size, dtype=np.int64)  # cannot churn or buy, but a rule or an offer may move it
     nh = 0
     nl = 0
     any_prob = prob_total.max() > 0.0
     # 1. dense pass, without branches: each customer's hazard and purchase rate today, and who
     # may do anything at all
-    for i in range(n):
+    for i in range(lo, hi):
         st = stage[i]
         lost = churned[st]
         cell_arm = arm[i] + 1
@@ -146,8 +145,6 @@ def day_kernel(
         light[nl] = i
         nl += np.int64(may_move & ~may_buy)
 
-    move_idx = np.empty(nh + nl, dtype=np.int64)
-    move_to = np.empty(nh + nl, dtype=np.int16)
     nm = 0
     # 2. customers who cannot churn or buy today: offers bringing lost ones back, then rules
     for k in range(nl):
@@ -169,9 +166,6 @@ def day_kernel(
             nm += 1
 
     # 3. customers who may churn or buy, chunk by chunk
-    buyers = np.empty(nh, dtype=np.int64)
-    amounts = np.empty(nh, dtype=np.float64)
-    order_stage = np.empty(nh, dtype=np.int16)
     nb = 0
     value = np.empty(CHUNK, dtype=np.float64)
     count = np.empty(CHUNK, dtype=np.int64)
@@ -227,6 +221,112 @@ def day_kernel(
                 move_idx[nm] = i
                 move_to[nm] = target
                 nm += 1
+    return nb, nm
+
+
+@njit(cache=True, nogil=True)
+def day_kernel(
+    t, n, draw_key,
+    # customer columns
+    stage, rate, basket, hazard, dropout, purchases, contacts_week,
+    acquired, first_purchase, last_purchase, stage_since, time_due,
+    offer_until, offer_lift, offer_reactivation, offer_policy,
+    mod_purchase, mod_basket, mod_churn, arm, tier, group_mod,
+    # stage graph
+    churned, can_churn, churn_target, purchase_mult, basket_mult, churn_mult,
+    ev_ptr, ev_dst, ev_min, tr_ptr, tr_dst, tr_after, tr_since, prob_total, prob_cum, prob_targets,
+    # model constants
+    reactivate_to, fatigue_contacts, fatigue_multiplier, order_shape,
+):  # fmt: skip
+    """Decide day ``t`` for customers ``0..n-1`` (arithmetic in float64, as the agent engine does).
+
+    Returns (buyers, order values, buyers' stages when ordering, moved customers, their new stages);
+    buyers in index order; moves in no set order (each customer at most once: the model's
+    transition does not depend on their order).
+    """
+    buyers = np.empty(n, dtype=np.int64)  # pages only become memory where written
+    amounts = np.empty(n, dtype=np.float64)
+    order_stage = np.empty(n, dtype=np.int16)
+    move_idx = np.empty(n, dtype=np.int64)
+    move_to = np.empty(n, dtype=np.int16)
+    nb, nm = _decide_range(
+        t, 0, n, draw_key,
+        stage, rate, basket, hazard, dropout, purchases, contacts_week,
+        acquired, first_purchase, last_purchase, stage_since, time_due,
+        offer_until, offer_lift, offer_reactivation, offer_policy,
+        mod_purchase, mod_basket, mod_churn, arm, tier, group_mod,
+        churned, can_churn, churn_target, purchase_mult, basket_mult, churn_mult,
+        ev_ptr, ev_dst, ev_min, tr_ptr, tr_dst, tr_after, tr_since, prob_total, prob_cum, prob_targets,
+        reactivate_to, fatigue_contacts, fatigue_multiplier, order_shape,
+        buyers, amounts, order_stage, move_idx, move_to,
+    )  # fmt: skip
     # copies, not views: a view would keep the whole n-long buffer alive, and the model keeps
-    # each day's buyers for BUYERS_LOOKBACK days (8 bytes per customer per day of peak memory)
+    # each day's buyers for BUYERS_LOOKBACK days
     return buyers[:nb].copy(), amounts[:nb].copy(), order_stage[:nb].copy(), move_idx[:nm].copy(), move_to[:nm].copy()
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def day_kernel_parallel(
+    t, n, parts, draw_key,
+    # customer columns
+    stage, rate, basket, hazard, dropout, purchases, contacts_week,
+    acquired, first_purchase, last_purchase, stage_since, time_due,
+    offer_until, offer_lift, offer_reactivation, offer_policy,
+    mod_purchase, mod_basket, mod_churn, arm, tier, group_mod,
+    # stage graph
+    churned, can_churn, churn_target, purchase_mult, basket_mult, churn_mult,
+    ev_ptr, ev_dst, ev_min, tr_ptr, tr_dst, tr_after, tr_since, prob_total, prob_cum, prob_targets,
+    # model constants
+    reactivate_to, fatigue_contacts, fatigue_multiplier, order_shape,
+):  # fmt: skip
+    """:func:`day_kernel` in parallel threads: the same result, whatever ``parts`` and threads.
+
+    The customers are split into ``parts`` consecutive ranges decided in parallel threads; each
+    range's buyers and moves are then joined in range order, so the result is the same whatever
+    ``parts`` and the number of threads.
+    """
+    parts = max(1, min(parts, n))
+    edges = np.linspace(0, n, parts + 1).astype(np.int64)
+    buyers = np.empty(n, dtype=np.int64)  # pages only become memory where written
+    amounts = np.empty(n, dtype=np.float64)
+    order_stage = np.empty(n, dtype=np.int16)
+    move_idx = np.empty(n, dtype=np.int64)
+    move_to = np.empty(n, dtype=np.int16)
+    counts = np.zeros((parts, 2), dtype=np.int64)
+    for p in prange(parts):
+        lo, hi = edges[p], edges[p + 1]
+        nb, nm = _decide_range(
+            t, lo, hi, draw_key,
+            stage, rate, basket, hazard, dropout, purchases, contacts_week,
+            acquired, first_purchase, last_purchase, stage_since, time_due,
+            offer_until, offer_lift, offer_reactivation, offer_policy,
+            mod_purchase, mod_basket, mod_churn, arm, tier, group_mod,
+            churned, can_churn, churn_target, purchase_mult, basket_mult, churn_mult,
+            ev_ptr, ev_dst, ev_min, tr_ptr, tr_dst, tr_after, tr_since, prob_total, prob_cum, prob_targets,
+            reactivate_to, fatigue_contacts, fatigue_multiplier, order_shape,
+            buyers[lo:hi], amounts[lo:hi], order_stage[lo:hi], move_idx[lo:hi], move_to[lo:hi],
+        )  # fmt: skip
+        counts[p, 0] = nb
+        counts[p, 1] = nm
+    # join the ranges' results in order (copies: the model keeps each day's buyers for a while,
+    # and a view would keep the whole n-long buffer alive)
+    nb_total = counts[:, 0].sum()
+    nm_total = counts[:, 1].sum()
+    out_buyers = np.empty(nb_total, dtype=np.int64)
+    out_amounts = np.empty(nb_total, dtype=np.float64)
+    out_stage = np.empty(nb_total, dtype=np.int16)
+    out_moved = np.empty(nm_total, dtype=np.int64)
+    out_to = np.empty(nm_total, dtype=np.int16)
+    b = 0
+    m = 0
+    for p in range(parts):
+        lo = edges[p]
+        nb, nm = counts[p, 0], counts[p, 1]
+        out_buyers[b : b + nb] = buyers[lo : lo + nb]
+        out_amounts[b : b + nb] = amounts[lo : lo + nb]
+        out_stage[b : b + nb] = order_stage[lo : lo + nb]
+        out_moved[m : m + nm] = move_idx[lo : lo + nm]
+        out_to[m : m + nm] = move_to[lo : lo + nm]
+        b += nb
+        m += nm
+    return out_buyers, out_amounts, out_stage, out_moved, out_to
