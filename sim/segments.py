@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.engines.bookkeeping import assign_tiers
 from sim.state import NONE, CustomerState
 
 __all__ = ["Segmenter", "quintile_scores", "average_ranks", "BLOCK_DAYS"]
@@ -58,9 +59,9 @@ class Segmenter:
     def __init__(self, config) -> None:
         self.tiers = list(config.tiers)
         self.rfm = config.rfm
-        self.tier_min_spend = np.array([t.min_annual_spend for t in self.tiers])
-        self.tier_min_purchases = np.array([t.min_purchases for t in self.tiers])
-        self.tier_min_referrals = np.array([t.min_referrals for t in self.tiers])
+        self.tier_min_spend = np.array([t.min_annual_spend for t in self.tiers], dtype=np.float64)
+        self.tier_min_purchases = np.array([t.min_purchases for t in self.tiers], dtype=np.int64)
+        self.tier_min_referrals = np.array([t.min_referrals for t in self.tiers], dtype=np.int64)
         # the segment of each of the 125 score triples: the first segment whose box holds it
         self.segment_of_scores = np.full((5, 5, 5), NONE, dtype=np.int16)
         for k, seg in reversed(list(enumerate(self.rfm.segments))):
@@ -85,26 +86,13 @@ class Segmenter:
         return False
 
     def update_tiers(self, state: CustomerState, idx: np.ndarray | slice) -> None:
-        """Recompute the tier of customers ``idx`` (indices, or a row slice: much cheaper for many)."""
+        """Recompute the tier of customers ``idx`` (indices, or a row slice)."""
         if not self.tiers:
             return
-        spend = state.annual_spend[idx]
-        if spend.size == 0:
-            return
-        purchases = state.purchases[idx]
-        referrals = state.referrals[idx]
-        tier = np.full(spend.size, NONE, dtype=np.int16)
-        undecided = np.ones(spend.size, dtype=bool)
-        for k in range(len(self.tiers)):
-            ok = (
-                undecided
-                & (spend >= self.tier_min_spend[k])
-                & (purchases >= self.tier_min_purchases[k])
-                & (referrals >= self.tier_min_referrals[k])
-            )
-            tier[ok] = k
-            undecided &= ~ok
-        state.tier[idx] = tier
+        if isinstance(idx, slice):
+            idx = np.arange(*idx.indices(state.n))
+        assign_tiers(np.asarray(idx, dtype=np.int64), state.annual_spend, state.purchases, state.referrals,
+                     self.tier_min_spend, self.tier_min_purchases, self.tier_min_referrals, state.tier)  # fmt: skip
 
     def rfm_scores(self, state: CustomerState, t: int) -> tuple[np.ndarray, np.ndarray]:
         """Indices of buyers and their (n, 3) recency/frequency/monetary scores at day ``t``."""

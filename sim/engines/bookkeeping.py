@@ -1,7 +1,8 @@
 """Compiled bookkeeping on the columnar state, shared by both engines.
 
-Core functions: :func:`book_orders` (a day's orders onto the buyers' columns) and
-:func:`time_rule_due` (each customer's first day a time rule can fire). Both visit the given
+Core functions: :func:`book_orders` (a day's orders onto the buyers' columns),
+:func:`time_rule_due` (each customer's first day a time rule can fire) and :func:`assign_tiers`
+(each customer's value tier). Both visit the given
 customers once, touching all of a customer's columns together, where the numpy equivalent makes
 one scattered pass per column.
 """
@@ -12,7 +13,7 @@ from numba import njit
 
 from sim.stages import NEVER
 
-__all__ = ["book_orders", "time_rule_due"]
+__all__ = ["book_orders", "time_rule_due", "assign_tiers"]
 
 NONE = -1  # as sim.state.NONE (kept here so the compiled code needs no import cycle)
 
@@ -64,3 +65,16 @@ def time_rule_due(idx, stage, acquired, first_purchase, last_purchase, stage_sin
             if ref >= 0 and ref + tr_after[r] < best:
                 best = ref + tr_after[r]
         due[i] = best
+
+
+@njit(cache=True, nogil=True)
+def assign_tiers(idx, annual_spend, purchases, referrals, min_spend, min_purchases, min_referrals, tier):
+    """Set ``tier[i]`` for customers ``idx``: the first tier whose three minimums they all meet
+    (``NONE`` if none). ``idx`` may be an index array or a range of rows."""
+    for i in idx:
+        chosen = NONE
+        for k in range(min_spend.shape[0]):
+            if annual_spend[i] >= min_spend[k] and purchases[i] >= min_purchases[k] and referrals[i] >= min_referrals[k]:
+                chosen = k
+                break
+        tier[i] = chosen
