@@ -72,6 +72,9 @@ class Loyalty(Policy):
         share = np.zeros(buyers.size)
         for code, b in self.tier_codes_.items():
             share[tiers == code] = b.cost_share_of_spend
+        # as in apply(), benefits need an earlier purchase: a first order placed in a tier open to
+        # non-buyers carries no benefit, so it costs none (today's order is already counted)
+        share[day.state.purchases[buyers] < 2] = 0.0
         if np.any(share > 0):
             sel = share > 0
             day.charge(self, buyers[sel], amounts[sel] * share[sel], "benefit")

@@ -305,6 +305,19 @@ def test_loyalty_benefits_only_its_tier_at_the_recorded_cost(engine):
     assert c["policy_cost"].sum() == pytest.approx(model.result().policy_costs["loyalty"], rel=1e-9)
 
 
+def test_loyalty_charges_no_benefit_on_a_first_order_in_a_tier_open_to_non_buyers(engine):
+    """'prospect' (no minimums) holds exactly the customers who never bought; a benefit cost share
+    there would be charged on first orders, for a benefit nobody received. It is not."""
+    costly = Loyalty(points_per_unit=0.0,
+                     benefits={"prospect": {"purchase_multiplier": 2.0, "cost_share_of_spend": 0.2},
+                               "silver": {"cost_share_of_spend": 0.1}})  # fmt: skip
+    c = CustomerModel(_loyalty_scenario(), engine=engine, customers=800, policies=[costly]).run().customers
+    assert (c["purchases"] > 0).sum() > 100  # many first orders were placed in 'prospect'
+    # silver (1 or 2 earlier purchases) pays 10 % of 100 on the 2nd and 3rd orders; nothing else
+    expected = 10.0 * np.clip(c["purchases"] - 1, 0, 2)
+    np.testing.assert_allclose(c["policy_cost"], expected, rtol=1e-12, atol=1e-9)
+
+
 def test_loyalty_lowers_churn_of_the_benefited_tier_only(engine):
     """Gold customers churn less with the loyalty benefit; silver customers churn as before."""
     sc = _loyalty_scenario()
