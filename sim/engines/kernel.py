@@ -93,22 +93,17 @@ CHUNK = 256
 
 
 @njit(cache=True, nogil=True)
-def _decide_range(
-    t, lo, hi, draw_key,
-    # customer columns
-    stage, rate, basket, hazard, dropout, purchases, contacts_week,
-    acquired, first_purchase, last_purchase, stage_since, time_due,
-    offer_until, offer_lift, offer_reactivation, offer_policy,
-    mod_purchase, mod_basket, mod_churn, arm, tier, group_mod,
-    # stage graph
-    churned, can_churn, churn_target, purchase_mult, basket_mult, churn_mult,
-    ev_ptr, ev_dst, ev_min, tr_ptr, tr_dst, tr_after, tr_since, prob_total, prob_cum, prob_targets,
-    # model constants
-    reactivate_to, fatigue_contacts, fatigue_multiplier, order_shape,
-    # outputs, written from position 0
-    buyers, amounts, order_stage, move_idx, move_to,
-) -> tuple[int, int]:  # fmt: skip
-    """Decide day ``t`` for customers ``lo .. hi - 1``; returns (buyers, moves) written."""
+def _decide_range(t, lo, hi, customers, graph, constants, outputs) -> tuple[int, int]:
+    """Decide day ``t`` for customers ``lo .. hi - 1``, writing ``outputs`` from position 0;
+    returns the numbers of buyers and of moves written. The tuples are as :func:`day_kernel`'s."""
+    (draw_key, stage, rate, basket, hazard, dropout, purchases, contacts_week,
+     acquired, first_purchase, last_purchase, stage_since, time_due,
+     offer_until, offer_lift, offer_reactivation, offer_policy,
+     mod_purchase, mod_basket, mod_churn, arm, tier, group_mod) = customers
+    (churned, can_churn, churn_target, purchase_mult, basket_mult, churn_mult,
+     ev_ptr, ev_dst, ev_min, tr_ptr, tr_dst, tr_after, tr_since, prob_total, prob_cum, prob_targets) = graph
+    reactivate_to, fatigue_contacts, fatigue_multiplier, order_shape = constants
+    buyers, amounts, order_stage, move_idx, move_to = outputs
     size = hi - lo + 1
     heavy = np.empty(size, dtype=np.int64)  # may churn or buy today
     heavy_u = np.empty(size, dtype=np.float64)
@@ -225,20 +220,16 @@ def _decide_range(
 
 
 @njit(cache=True, nogil=True)
-def day_kernel(
-    t, n, draw_key,
-    # customer columns
-    stage, rate, basket, hazard, dropout, purchases, contacts_week,
-    acquired, first_purchase, last_purchase, stage_since, time_due,
-    offer_until, offer_lift, offer_reactivation, offer_policy,
-    mod_purchase, mod_basket, mod_churn, arm, tier, group_mod,
-    # stage graph
-    churned, can_churn, churn_target, purchase_mult, basket_mult, churn_mult,
-    ev_ptr, ev_dst, ev_min, tr_ptr, tr_dst, tr_after, tr_since, prob_total, prob_cum, prob_targets,
-    # model constants
-    reactivate_to, fatigue_contacts, fatigue_multiplier, order_shape,
-):  # fmt: skip
+def day_kernel(t, n, customers, graph, constants):
     """Decide day ``t`` for customers ``0..n-1`` (arithmetic in float64, as the agent engine does).
+
+    ``customers``: the state columns (draw_key, stage, rate, basket, hazard, dropout, purchases,
+    contacts_week, acquired, first_purchase, last_purchase, stage_since, time_due, offer_until,
+    offer_lift, offer_reactivation, offer_policy, mod_purchase, mod_basket, mod_churn, arm, tier)
+    and the model's group_mod table; ``graph``: the stage graph's arrays (churned, can_churn,
+    churn_target, purchase_mult, basket_mult, churn_mult, then the event, time and probability
+    rules); ``constants``: (reactivate_to, fatigue_contacts, fatigue_multiplier, order_shape).
+    :meth:`sim.engines.vector.VectorEngine.kernel_args` builds them.
 
     Returns (buyers, order values, buyers' stages when ordering, moved customers, their new stages);
     buyers in index order; moves in no set order (each customer at most once: the model's
@@ -249,36 +240,14 @@ def day_kernel(
     order_stage = np.empty(n, dtype=np.int16)
     move_idx = np.empty(n, dtype=np.int64)
     move_to = np.empty(n, dtype=np.int16)
-    nb, nm = _decide_range(
-        t, 0, n, draw_key,
-        stage, rate, basket, hazard, dropout, purchases, contacts_week,
-        acquired, first_purchase, last_purchase, stage_since, time_due,
-        offer_until, offer_lift, offer_reactivation, offer_policy,
-        mod_purchase, mod_basket, mod_churn, arm, tier, group_mod,
-        churned, can_churn, churn_target, purchase_mult, basket_mult, churn_mult,
-        ev_ptr, ev_dst, ev_min, tr_ptr, tr_dst, tr_after, tr_since, prob_total, prob_cum, prob_targets,
-        reactivate_to, fatigue_contacts, fatigue_multiplier, order_shape,
-        buyers, amounts, order_stage, move_idx, move_to,
-    )  # fmt: skip
+    nb, nm = _decide_range(t, 0, n, customers, graph, constants, (buyers, amounts, order_stage, move_idx, move_to))
     # copies, not views: a view would keep the whole n-long buffer alive, and the model keeps
     # each day's buyers for BUYERS_LOOKBACK days
     return buyers[:nb].copy(), amounts[:nb].copy(), order_stage[:nb].copy(), move_idx[:nm].copy(), move_to[:nm].copy()
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def day_kernel_parallel(
-    t, n, parts, draw_key,
-    # customer columns
-    stage, rate, basket, hazard, dropout, purchases, contacts_week,
-    acquired, first_purchase, last_purchase, stage_since, time_due,
-    offer_until, offer_lift, offer_reactivation, offer_policy,
-    mod_purchase, mod_basket, mod_churn, arm, tier, group_mod,
-    # stage graph
-    churned, can_churn, churn_target, purchase_mult, basket_mult, churn_mult,
-    ev_ptr, ev_dst, ev_min, tr_ptr, tr_dst, tr_after, tr_since, prob_total, prob_cum, prob_targets,
-    # model constants
-    reactivate_to, fatigue_contacts, fatigue_multiplier, order_shape,
-):  # fmt: skip
+def day_kernel_parallel(t, n, parts, customers, graph, constants):
     """:func:`day_kernel` in parallel threads: the same result, whatever ``parts`` and threads.
 
     The customers are split into ``parts`` consecutive ranges decided in parallel threads; each
@@ -295,17 +264,8 @@ def day_kernel_parallel(
     counts = np.zeros((parts, 2), dtype=np.int64)
     for p in prange(parts):
         lo, hi = edges[p], edges[p + 1]
-        nb, nm = _decide_range(
-            t, lo, hi, draw_key,
-            stage, rate, basket, hazard, dropout, purchases, contacts_week,
-            acquired, first_purchase, last_purchase, stage_since, time_due,
-            offer_until, offer_lift, offer_reactivation, offer_policy,
-            mod_purchase, mod_basket, mod_churn, arm, tier, group_mod,
-            churned, can_churn, churn_target, purchase_mult, basket_mult, churn_mult,
-            ev_ptr, ev_dst, ev_min, tr_ptr, tr_dst, tr_after, tr_since, prob_total, prob_cum, prob_targets,
-            reactivate_to, fatigue_contacts, fatigue_multiplier, order_shape,
-            buyers[lo:hi], amounts[lo:hi], order_stage[lo:hi], move_idx[lo:hi], move_to[lo:hi],
-        )  # fmt: skip
+        outputs = (buyers[lo:hi], amounts[lo:hi], order_stage[lo:hi], move_idx[lo:hi], move_to[lo:hi])
+        nb, nm = _decide_range(t, lo, hi, customers, graph, constants, outputs)
         counts[p, 0] = nb
         counts[p, 1] = nm
     # join the ranges' results in order (copies: the model keeps each day's buyers for a while,

@@ -65,17 +65,19 @@ class VectorEngine:
             kernel, first = day_kernel_parallel, (t, s.n, threads)
         else:
             kernel, first = day_kernel, (t, s.n)
-        buyers, amounts, order_stage, move_idx, move_to = kernel(
-            *first, s.draw_key,
-            s.stage, s.rate, s.basket, s.hazard, s.dropout, s.purchases, s.contacts_week,
-            s.acquired, s.first_purchase, s.last_purchase, s.stage_since, s.time_due,
-            s.offer_until, s.offer_lift, s.offer_reactivation, s.offer_policy,
-            s.mod_purchase, s.mod_basket, s.mod_churn, s.arm, s.tier, m.group_mod,
-            *self.graph_arrays,
-            m.reactivate_to, m.fatigue_contacts, m.fatigue_multiplier,
-            float(m.order_shape or 0.0),
-        )  # fmt: skip
+        buyers, amounts, order_stage, move_idx, move_to = kernel(*first, *self.kernel_args())
         m.record_orders(buyers, amounts, t)
         m.transition(move_idx, move_to, t)
         return buyers, amounts, order_stage
 
+    def kernel_args(self) -> tuple[tuple, tuple, tuple]:
+        """(customer columns, stage graph arrays, constants), as the day kernels take them."""
+        m, s = self.model, self.model.state
+        customers = (
+            s.draw_key, s.stage, s.rate, s.basket, s.hazard, s.dropout, s.purchases, s.contacts_week,
+            s.acquired, s.first_purchase, s.last_purchase, s.stage_since, s.time_due,
+            s.offer_until, s.offer_lift, s.offer_reactivation, s.offer_policy,
+            s.mod_purchase, s.mod_basket, s.mod_churn, s.arm, s.tier, m.group_mod,
+        )  # fmt: skip
+        constants = (m.reactivate_to, m.fatigue_contacts, m.fatigue_multiplier, float(m.order_shape or 0.0))
+        return customers, self.graph_arrays, constants

@@ -11,22 +11,11 @@ from sim.engines.kernel import day_kernel, day_kernel_parallel
 from sim.model import CustomerModel
 
 
-def _kernel_args(m):
-    s, e = m.state, m._vector
-    return (
-        s.draw_key, s.stage, s.rate, s.basket, s.hazard, s.dropout, s.purchases, s.contacts_week,
-        s.acquired, s.first_purchase, s.last_purchase, s.stage_since, s.time_due,
-        s.offer_until, s.offer_lift, s.offer_reactivation, s.offer_policy,
-        s.mod_purchase, s.mod_basket, s.mod_churn, s.arm, s.tier, m.group_mod,
-        *e.graph_arrays, m.reactivate_to, m.fatigue_contacts, m.fatigue_multiplier, float(m.order_shape or 0.0),
-    )  # fmt: skip
-
-
 @pytest.mark.parametrize("name", ["retail_tiers", "markov_value"])
 def test_parallel_kernel_decides_as_the_serial_one_whatever_the_split(name):
     m = CustomerModel(load_scenario(name), customers=20_000, days=200, engine="vector", seed=3)
     m.run(60)
-    args = _kernel_args(m)
+    args = m._vector.kernel_args()
     serial = day_kernel(m.day, m.state.n, *args)
     assert serial[0].size > 50 and serial[3].size > 50  # buyers and moves: the check is not vacuous
     for parts in (1, 2, 3, 7, 64):
