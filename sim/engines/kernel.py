@@ -19,7 +19,8 @@ processor cannot predict and scattered memory reads cost more than the arithmeti
    arrays by tight loops (the scattered reads overlap), then each is decided exactly.
 
 The decisions are those of deciding every customer in one pass, bit for bit: the pre-test only
-skips customers whose outcome it proves.
+skips customers whose outcome it proves. :func:`day_kernel_parallel` does the same for
+consecutive ranges of customers in parallel threads and joins their results in range order.
 
 Random numbers are the customer's own counter-based draws (:mod:`sim.draws`): the same customer
 gets the same numbers on the same day in every world run from the same seed.
