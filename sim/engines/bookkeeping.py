@@ -13,7 +13,7 @@ from numba import njit
 
 from sim.stages import NEVER
 
-__all__ = ["book_orders", "time_rule_due", "assign_tiers"]
+__all__ = ["book_orders", "time_rule_due", "assign_tiers", "reference_day"]
 
 NONE = -1  # as sim.state.NONE (kept here so the compiled code needs no import cycle)
 
@@ -41,6 +41,19 @@ def book_orders(
         last_purchase[i] = t
 
 
+@njit(cache=True, inline="always")
+def reference_day(code, i, acquired, first_purchase, last_purchase, stage_since):
+    """Customer ``i``'s reference day for a time rule whose ``since`` has code ``code``
+    (:data:`sim.stages.SINCE_CODES`); ``NONE`` when it is undefined (e.g. never bought)."""
+    if code == 0:
+        return acquired[i]
+    if code == 1:
+        return first_purchase[i]
+    if code == 2:
+        return last_purchase[i]
+    return stage_since[i]
+
+
 @njit(cache=True, nogil=True)
 def time_rule_due(idx, stage, acquired, first_purchase, last_purchase, stage_since, tr_ptr, tr_after, tr_since, due):
     """Set ``due[i]`` for customers ``idx``: the first day a time rule of their stage can fire.
@@ -53,15 +66,7 @@ def time_rule_due(idx, stage, acquired, first_purchase, last_purchase, stage_sin
         st = stage[i]
         best = NEVER
         for r in range(tr_ptr[st], tr_ptr[st + 1]):
-            code = tr_since[r]
-            if code == 0:
-                ref = acquired[i]
-            elif code == 1:
-                ref = first_purchase[i]
-            elif code == 2:
-                ref = last_purchase[i]
-            else:
-                ref = stage_since[i]
+            ref = reference_day(tr_since[r], i, acquired, first_purchase, last_purchase, stage_since)
             if ref >= 0 and ref + tr_after[r] < best:
                 best = ref + tr_after[r]
         due[i] = best

@@ -36,6 +36,7 @@ import numpy as np
 from numba import njit, prange
 
 from sim.draws import gamma_variate, keyed_uniform
+from sim.engines.bookkeeping import reference_day
 
 __all__ = ["day_kernel", "day_kernel_parallel"]
 
@@ -67,16 +68,9 @@ def _rule_target(
     if t >= due:
         for r in range(tr_ptr[st], tr_ptr[st + 1]):
             code = tr_since[r]
-            if code == 0:
-                ref = acquired[i]
-            elif code == 1:
-                ref = first_purchase[i]
-                if bought and ref < 0:
-                    ref = t
-            elif code == 2:
-                ref = t if bought else last_purchase[i]
-            else:
-                ref = stage_since[i]
+            ref = reference_day(code, i, acquired, first_purchase, last_purchase, stage_since)
+            if bought and (code == 2 or (code == 1 and ref < 0)):
+                ref = t  # today's order, not booked yet, is the last (and maybe the first) purchase
             if ref >= 0 and t - ref >= tr_after[r]:
                 return np.int64(tr_dst[r])
     if prob_total[st] > 0.0:
