@@ -96,7 +96,8 @@ class Customer(mesa.Agent):
         if t >= s.time_due.item(i):  # a time rule of this stage is due (see sim.stages)
             for rule in g.time_rules:
                 ref = getattr(s, rule.since_field).item(i)
-                if bought and (rule.since_field == "last_purchase" or (rule.since_field == "first_purchase" and ref == NONE)):
+                set_by_order = rule.since_field == "last_purchase" or (rule.since_field == "first_purchase" and ref == NONE)
+                if bought and set_by_order:
                     ref = t  # today's order, not booked yet, is the last (and maybe the first) purchase
                 if rule.source == st and ref != NONE and t - ref >= rule.after_days:
                     self._move(rule.target, t)

@@ -79,7 +79,8 @@ def assign_tiers(idx, annual_spend, purchases, referrals, min_spend, min_purchas
     for i in idx:
         chosen = NONE
         for k in range(min_spend.shape[0]):
-            if annual_spend[i] >= min_spend[k] and purchases[i] >= min_purchases[k] and referrals[i] >= min_referrals[k]:
+            spend_ok = annual_spend[i] >= min_spend[k]
+            if spend_ok and purchases[i] >= min_purchases[k] and referrals[i] >= min_referrals[k]:
                 chosen = k
                 break
         tier[i] = chosen

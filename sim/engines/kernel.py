@@ -176,7 +176,8 @@ def _decide_range(t, lo, hi, customers, graph, constants, outputs) -> tuple[int,
         for j in range(m):
             i = idx[j]
             st = stage[i]
-            value[j] = np.float64(basket[i]) * basket_mult[st] * mod_basket[i] * group_mod[1, arm[i] + 1, st, tier[i] + 1]
+            cell = group_mod[1, arm[i] + 1, st, tier[i] + 1]
+            value[j] = np.float64(basket[i]) * basket_mult[st] * mod_basket[i] * cell
         for j in range(m):
             i = idx[j]
             count[j] = purchases[i] + 1

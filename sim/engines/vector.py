@@ -9,8 +9,8 @@ From :data:`PARALLEL_MIN_CUSTOMERS` customers on, the day is decided by
 core): customers are split into consecutive ranges whose results are joined in order, so results
 do not depend on the number of threads. Where processes supply the parallelism (sweeps,
 replicated experiments, budget evaluations), each worker keeps its kernel to one thread
-(:func:`one_kernel_thread`, :func:`kernel_threads`), so K workers use K cores. The parity tests in ``tests/sim/test_engine_parity.py`` hold the two engines to one
-semantics.
+(:func:`one_kernel_thread`, :func:`kernel_threads`), so K workers use K cores. The parity tests
+in ``tests/sim/test_engine_parity.py`` hold the two engines to one semantics.
 """
 
 from __future__ import annotations
