@@ -114,6 +114,16 @@ def machine() -> dict:
     }
 
 
+def closing_fields(t0: float, load_start: tuple) -> dict:
+    """The fields every report ends with: total time, load averages before and after, machine."""
+    return {
+        "total_s": round(time.perf_counter() - t0, 1),
+        "load_average_start": [round(x, 2) for x in load_start],
+        "load_average_end": [round(x, 2) for x in os.getloadavg()],
+        "machine": machine(),
+    }
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark and print its JSON report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -145,10 +155,7 @@ def main(argv: list[str] | None = None) -> dict:
         "kernel": kernel,
         "vector": vector,
         "agent": agent,
-        "total_s": round(time.perf_counter() - t0, 1),
-        "load_average_start": [round(x, 2) for x in load_start],
-        "load_average_end": [round(x, 2) for x in os.getloadavg()],
-        "machine": machine(),
+        **closing_fields(t0, load_start),
     }
     print(json.dumps(report, indent=2))
     return report

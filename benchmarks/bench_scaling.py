@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_engine import machine, run_in_child  # noqa: E402
+from bench_engine import closing_fields, run_in_child  # noqa: E402
 
 
 def fit_exponent(sizes, seconds) -> dict:
@@ -102,10 +102,7 @@ def main(argv: list[str] | None = None) -> dict:
             "points": by_days,
             **_fits(by_days, "days"),
         },
-        "total_s": round(time.perf_counter() - t0, 1),
-        "load_average_start": [round(x, 2) for x in load_start],
-        "load_average_end": [round(x, 2) for x in os.getloadavg()],
-        "machine": machine(),
+        **closing_fields(t0, load_start),
     }
     print(json.dumps(report, indent=2))
     return report
