@@ -25,7 +25,7 @@ bench: $(STAMP)
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script; done
 
 # System packages (Debian, as root): CJK fonts so stage names in any script render in plots;
-# Chromium for the classroom app's browser tests (tests/app; they skip without /usr/bin/chromium).
+# Chromium for the classroom app's browser tests (tests/lifecycle/app; they skip without /usr/bin/chromium).
 system-deps:
 	apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei chromium
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.errors import ConfigError
+from scenarios.errors import ConfigError
 
 
 

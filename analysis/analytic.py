@@ -27,7 +27,7 @@ import numpy as np
 
 from analysis.markov import discounted_value, expected_occupancy
 from scenarios.schema import ConstantDist
-from sim.errors import ConfigError
+from scenarios.errors import ConfigError
 from sim.stages import StageGraph
 
 __all__ = ["MarkovChain", "markov_chain", "analytic_summary"]

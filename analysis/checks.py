@@ -13,7 +13,7 @@ import numpy as np
 from scipy import stats
 
 from analysis._inputs import _same_length, _vector
-from sim.errors import ConfigError
+from scenarios.errors import ConfigError
 
 __all__ = ["holm", "srm_test", "SRMResult"]
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.errors import ConfigError
+from scenarios.errors import ConfigError
 
 __all__ = ["expected_occupancy", "discounted_value"]
 

@@ -13,8 +13,8 @@ Conventions shared by every function here:
   ``n_treatment = ratio * n_per_arm`` units (``ratio`` as in ``statsmodels.stats.power``);
 * ``mde`` is always a positive magnitude. For ``alternative="larger"`` and ``"two-sided"`` the
   treatment value is ``baseline + mde`` (an uplift); for ``"smaller"`` it is ``baseline - mde``;
-* a solver that cannot produce an answer raises (:class:`~sim.errors.ConfigError` when the
-  request is impossible, :class:`~sim.errors.ConvergenceError` when the root finder fails); it
+* a solver that cannot produce an answer raises (:class:`~scenarios.errors.ConfigError` when the
+  request is impossible, :class:`~scenarios.errors.ConvergenceError` when the root finder fails); it
   never returns ``nan`` or the edge of its search bracket.
 """
 
@@ -30,7 +30,7 @@ from scipy import optimize, special, stats
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
-from sim.errors import ConfigError, ConvergenceError
+from scenarios.errors import ConfigError, ConvergenceError
 
 __all__ = ["PowerResult", "proportion_power", "mean_power", "simulated_power_ci"]
 

@@ -26,7 +26,7 @@ import numpy as np
 from scipy import special, stats
 
 from analysis._inputs import _alpha, _count, _same_length, _vector
-from sim.errors import ConfigError, ConvergenceError
+from scenarios.errors import ConfigError, ConvergenceError
 
 __all__ = [
     "Estimate",

@@ -13,7 +13,7 @@ import numpy as np
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
 from analysis._inputs import _durations, _events
-from sim.errors import ConfigError
+from scenarios.errors import ConfigError
 
 __all__ = ["kaplan_meier", "logrank", "KaplanMeierResult", "LogRankResult"]
 

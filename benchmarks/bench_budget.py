@@ -1,6 +1,6 @@
 """Benchmark: optimise the default scenario's budget levers at 50,000 customers over 365 days.
 
-Runs :func:`sim.budget.allocate_budget` on the default preset (``retail_tiers``: the paid channels
+Runs :func:`analysis.budget.allocate_budget` on the default preset (``retail_tiers``: the paid channels
 search, social and kol plus the policies with a cost: repurchase coupon, loyalty, win-back and
 referral; ``--levers`` narrows the set) with the full report (baselines, marginal returns, ROI) and
 prints one JSON object: wall time, simulations run, allocations tried, peak resident memory of this
@@ -36,7 +36,7 @@ def _peak_rss_mib(who: int) -> float:
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark and print its JSON report."""
     from scenarios.loader import load_scenario, scenario_from_data
-    from sim.budget import allocate_budget
+    from analysis.budget import allocate_budget
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default="retail_tiers")

@@ -3,7 +3,7 @@
 Core objects: :class:`Scenario` (validated config plus built policies), :func:`load_scenario`
 (a preset name or a file path), :func:`parse_scenario` (text, e.g. an upload), :func:`presets`.
 
-Every problem becomes one :class:`~sim.errors.ConfigError` whose message names the source, the
+Every problem becomes one :class:`~scenarios.errors.ConfigError` whose message names the source, the
 field (as a dotted path such as ``policies[1].offer.discount``) and what is allowed. A scenario is
 data only: nothing in it is imported or executed.
 """
@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from scenarios.schema import ScenarioConfig
-from sim.errors import ConfigError
+from scenarios.errors import ConfigError
 
 __all__ = ["Scenario", "load_scenario", "parse_scenario", "scenario_from_data", "presets", "DEFAULT_PRESET", "MAX_SCENARIO_BYTES"]
 

@@ -295,7 +295,7 @@ class ScenarioConfig(_Strict):
     )
     budget: dict[str, Any] | None = Field(
         None, description="a budget allocation question (total per day, levers with min/max/pacing, "
-        "objective, min_ltv_cac); validated by sim.budget when `lifecycle budget` runs"
+        "objective, min_ltv_cac); validated by analysis.budget when `lifecycle budget` runs"
     )
 
     @model_validator(mode="after")

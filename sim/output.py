@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from sim.errors import ConfigError
+from scenarios.errors import ConfigError
 
 __all__ = ["atomic_output_dir", "check_output_dir", "write_run", "write_json_atomic", "write_csv_atomic", "write_text_atomic"]
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.errors import ConfigError
+from scenarios.errors import ConfigError
 
 __all__ = ["SweepSpec", "Axis", "parse_axis", "plan", "ResultsStore", "run_sweep", "summarize_sweep", "TASK_METRICS"]
 

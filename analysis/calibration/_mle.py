@@ -5,7 +5,7 @@ which maximises a log-likelihood over strictly positive parameters by optimising
 then derives standard errors from a numerical Hessian of the log-parameters (delta method).
 
 Both :mod:`analysis.calibration.bgnbd` and :mod:`analysis.calibration.gamma_gamma` use it, so
-the convergence rules, the diagnostics carried by :class:`~sim.errors.ConvergenceError` and the
+the convergence rules, the diagnostics carried by :class:`~scenarios.errors.ConvergenceError` and the
 standard-error recipe are the same for every model.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 
-from sim.errors import ConfigError, ConvergenceError, LabError
+from scenarios.errors import ConfigError, ConvergenceError, LabError
 
 __all__ = ["MLEResult", "maximize_log_likelihood", "FIT_METHODS", "MLEModel", "NotFittedError"]
 

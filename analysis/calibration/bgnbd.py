@@ -28,7 +28,7 @@ from scipy import integrate, special
 from analysis.calibration._mle import MLEModel, MLEResult, NotFittedError, maximize_log_likelihood
 from analysis.calibration.summary import RFMSummary, rfm_arrays
 from analysis.calibration._types import ArrayLike, ParamsLike
-from sim.errors import ConfigError, ConvergenceError
+from scenarios.errors import ConfigError, ConvergenceError
 
 __all__ = [
     "BGNBD_PARAMS",

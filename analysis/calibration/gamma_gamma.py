@@ -32,7 +32,7 @@ from analysis.calibration._mle import MLEModel, maximize_log_likelihood
 from analysis.calibration.bgnbd import _params
 from analysis.calibration.summary import RFMSummary, spend_arrays
 from analysis.calibration._types import ArrayLike, ParamsLike
-from sim.errors import ConfigError
+from scenarios.errors import ConfigError
 
 __all__ = ["GAMMA_GAMMA_PARAMS", "GammaGammaModel", "gamma_gamma_log_likelihood",
            "gamma_gamma_expected_spend"]

@@ -41,7 +41,7 @@ from analysis.calibration.bgnbd import BGNBD_PARAMS, _params
 from analysis.calibration.gamma_gamma import GAMMA_GAMMA_PARAMS
 from analysis.calibration.summary import TIME_UNITS, _as_day
 from analysis.calibration._types import DateLike
-from sim.errors import ConfigError
+from scenarios.errors import ConfigError
 
 __all__ = ["simulate_bgnbd_log"]
 

@@ -35,7 +35,7 @@ import pandas as pd
 from analysis.calibration.summary import RFMSummary, _as_day, rfm_arrays, transaction_days
 from analysis.calibration.transactions import TransactionLog
 from analysis.calibration._types import ArrayLike, DateLike
-from sim.errors import ConfigError
+from scenarios.errors import ConfigError
 
 __all__ = ["HoldoutResult", "holdout_validation"]
 

@@ -35,7 +35,7 @@ from analysis.calibration._mle import MLEModel, maximize_log_likelihood
 from analysis.calibration.bgnbd import _compress, _params
 from analysis.calibration.summary import RFMSummary, rfm_arrays
 from analysis.calibration._types import ArrayLike, ParamsLike
-from sim.errors import ConfigError
+from scenarios.errors import ConfigError
 
 __all__ = [
     "PARETO_NBD_PARAMS",

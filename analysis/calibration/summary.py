@@ -31,7 +31,7 @@ import pandas as pd
 
 from analysis.calibration.transactions import TransactionLog
 from analysis.calibration._types import DateLike
-from sim.errors import ConfigError, DataError
+from scenarios.errors import ConfigError, DataError
 
 __all__ = ["RFMSummary", "rfm_summary", "rfm_arrays", "spend_arrays", "TIME_UNITS",
            "SEGMENT_RULES", "FIRST_PURCHASE_AFTER_CALIBRATION"]

@@ -7,7 +7,7 @@ DataFrame already in memory).
 
 Rules
 -----
-* Bad input raises :class:`~sim.errors.DataError` naming the file, the data row (1-based, after
+* Bad input raises :class:`~scenarios.errors.DataError` naming the file, the data row (1-based, after
   the header; for text files also the line number) and/or the column, and what is allowed.
 * No row disappears silently: ``n_rows_read == n_rows_used + sum(count for _, count in
   exclusions)``. Blank lines and rows folded into a same-day transaction of the same customer are
@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sim.errors import DataError
+from scenarios.errors import DataError
 
 __all__ = ["TransactionLog", "load_transactions", "transactions_from_frame",
            "MERGED_SAME_DAY", "BLANK_LINE"]

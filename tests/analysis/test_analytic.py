@@ -24,7 +24,7 @@ from scipy import stats
 
 from analysis.analytic import analytic_summary, markov_chain
 from scenarios.loader import load_scenario, parse_scenario, presets
-from sim.errors import ConfigError
+from scenarios.errors import ConfigError
 from sim.model import CustomerModel
 from tests.sim.parity import scenario_variant
 

@@ -10,7 +10,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from analysis.checks import holm, srm_test
-from sim.errors import ConfigError
+from scenarios.errors import ConfigError
 
 
 # few examples: statsmodels 0.15 multipletests runs gc.collect() on every call (~50-80 ms)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from analysis.markov import discounted_value, expected_occupancy
-from sim.errors import ConfigError
+from scenarios.errors import ConfigError
 
 # new -> active -> at-risk -> churned (absorbing), with win-back from at-risk to active
 P = np.array([

@@ -20,7 +20,7 @@ from statsmodels.stats.proportion import (
 
 import analysis.power as power_mod
 from analysis.power import mean_power, proportion_power, simulated_power_ci
-from sim.errors import ConfigError, ConvergenceError
+from scenarios.errors import ConfigError, ConvergenceError
 
 ALTERNATIVES = ["two-sided", "larger", "smaller"]
 METHODS = ["cohen-h", "pooled", "unpooled"]

@@ -21,7 +21,7 @@ from analysis.stats import (
     ratio_metric,
     winsorize_pooled,
 )
-from sim.errors import ConfigError
+from scenarios.errors import ConfigError
 
 N_DATASETS = 2000
 # Coverage over N_DATASETS independent datasets is Binomial(N, 0.95)/N: s.e. 0.0049, so a

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from analysis.survival import kaplan_meier, logrank
-from sim.errors import ConfigError
+from scenarios.errors import ConfigError
 
 
 def test_kaplan_meier_matches_hand_computation():

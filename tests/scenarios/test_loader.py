@@ -2,7 +2,7 @@
 
 Each bad file is the default preset's text with one deliberate mistake (see :data:`BAD_SCENARIOS`).
 The message must name the file, the field (or stage, policy) at fault and what is allowed there.
-``tests/test_cli.py`` reuses the same cases through the command line.
+``tests/lifecycle/cli/test_cli.py`` reuses the same cases through the command line.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Callable
 import pytest
 
 from scenarios.loader import DEFAULT_PRESET, MAX_SCENARIO_BYTES, load_scenario, parse_scenario
-from sim.errors import ConfigError
+from scenarios.errors import ConfigError
 
 
 def preset_text(name: str = DEFAULT_PRESET) -> str:
@@ -62,7 +62,7 @@ def _extra_transition(rule_fields: str, frm: str = "light_warning", to: str = "c
     return f'[[transitions]]\nfrom = "{frm}"\nto = "{to}"\n{rule_fields}\n'
 
 
-#: name -> the mistake and what the message says about it. Shared with tests/test_cli.py.
+#: name -> the mistake and what the message says about it. Shared with tests/lifecycle/cli/test_cli.py.
 BAD_SCENARIOS: dict[str, BadCase] = {
     "unknown_stage_in_transition": BadCase(
         edit('to = "activation"\nrule = "event"', 'to = "activaton"\nrule = "event"'),

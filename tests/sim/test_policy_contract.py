@@ -21,7 +21,7 @@ from pydantic import Field, ValidationError
 
 import sim.policies as policies_mod
 from scenarios.loader import parse_scenario
-from sim.errors import ConfigError
+from scenarios.errors import ConfigError
 from sim.model import CustomerModel
 from sim.policies import REGISTRY, NoIntervention, Policy, PolicyParams, build_policy, register
 from tests.sim.conftest import make_scenario, scenario_dict, to_toml

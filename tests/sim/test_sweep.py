@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from scenarios.loader import load_scenario
-from sim.cli import main
+from lifecycle.cli import main
 from sim.sweep import ResultsStore, SweepSpec, parse_axis, plan, run_sweep
 
 SMALL = dict(customers=600, days=40)
@@ -71,7 +71,7 @@ def test_dask_localcluster_gives_identical_results(tmp_path):
 
 
 def _cli(*args) -> list[str]:
-    return [sys.executable, "-c", "from sim.cli import main; main()", *args]
+    return [sys.executable, "-c", "from lifecycle.cli import main; main()", *args]
 
 
 def test_killed_sweep_resumes_without_losing_or_repeating(tmp_path):

@@ -18,7 +18,7 @@ from analysis.calibration import (
     bgnbd_probability_alive,
     multistart,
 )
-from sim.errors import ConfigError, ConvergenceError
+from scenarios.errors import ConfigError, ConvergenceError
 
 CDNOW_SAMPLE = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 CASES = [(0, 0.0, 38.86), (1, 5.0, 38.86), (2, 30.43, 38.86), (7, 29.43, 30.0), (12, 34.4, 38.6)]

@@ -15,7 +15,7 @@ from analysis.calibration import (
     gamma_gamma_expected_spend,
     gamma_gamma_log_likelihood,
 )
-from sim.errors import ConfigError
+from scenarios.errors import ConfigError
 
 PUBLISHED = {"p": 6.25, "q": 3.74, "gamma": 15.44}
 

@@ -15,7 +15,7 @@ from analysis.calibration import (
     simulate_bgnbd_log,
     transactions_from_frame,
 )
-from sim.errors import ConfigError
+from scenarios.errors import ConfigError
 
 BG = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 GG = {"p": 6.25, "q": 3.74, "gamma": 15.44}

@@ -8,7 +8,7 @@ import pytest
 
 from analysis.calibration import SEGMENT_RULES, rfm_summary, transactions_from_frame
 from analysis.calibration.summary import FIRST_PURCHASE_AFTER_CALIBRATION, rfm_arrays
-from sim.errors import ConfigError, DataError
+from scenarios.errors import ConfigError, DataError
 
 
 @pytest.fixture()

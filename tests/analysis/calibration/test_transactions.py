@@ -8,7 +8,7 @@ import pytest
 
 from analysis.calibration import load_transactions, transactions_from_frame
 from analysis.calibration.transactions import BLANK_LINE, MERGED_SAME_DAY
-from sim.errors import DataError
+from scenarios.errors import DataError
 
 
 def _write(tmp_path, name: str, text: str):

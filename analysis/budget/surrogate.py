@@ -1,0 +1,151 @@
+"""The structural surrogate: known response curves times simulated customer values, solved by SLSQP.
+
+Core objects: :class:`LocalModel` (the surrogate around one allocation) and :func:`fit_local_model`.
+
+What the simulation is and is not needed for. A channel's expected customers per day are known in
+closed form (the response curve); what the simulation must supply is what those customers are
+worth. So, from the runs at an allocation ``x`` (the optimisation seeds, pooled), the surrogate takes
+each channel's mean net value (margin minus policy costs, over the horizon) and mean discounted value
+per paid customer by acquisition day (in blocks holding about 20 customers), and predicts a
+channel's contribution at another spend ``s'`` as ``sum_t (n(s'_t) - n(s_t)) * value(t)`` minus the
+extra spend: smooth and concave in spend. Because every customer of this simulator draws its traits
+independently of how many others arrived, a marginal customer is worth what an average one acquired
+the same day is worth; the surrogate uses that average (thousands of customers) instead of the few
+marginal customers' realised values, which is what makes it precise.
+
+A policy lever's effect (on every customer, base and acquired) comes from a probe: the allocation
+with that policy's spend moved by a quarter of its full-coverage cost, on the same seeds (common
+random numbers), giving a slope per metric. Policies reach a fixed random share of customers, so
+their effect is close to linear in coverage; the slope is refreshed at every accepted allocation.
+
+Predicted metrics: profit, customers, the discounted value of acquired customers ``A`` and the
+acquisition spend ``S``; LTV/CAC is ``A / S`` (mean LTV over CAC = (A/N) / (S/N)).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.acquisition import expected_customers
+from analysis.budget.levers import Lever, daily_profile
+
+__all__ = ["LocalModel", "fit_local_model", "channel_values", "policy_probe", "PROBE_SHARE"]
+
+#: policy probe: the share of the policy's full-coverage cost its spend is moved by
+PROBE_SHARE = 0.25
+#: customers per block when averaging a channel's customer values by acquisition day
+BLOCK_CUSTOMERS = 20
+METRICS = ("profit", "customers", "acquired_value")
+
+
+def channel_values(reps: list[dict], channel: str, days: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Mean net value and discounted value per paid customer of ``channel``, by acquisition day.
+
+    Days are grouped into blocks holding about :data:`BLOCK_CUSTOMERS` customers (pooled over the
+    seeds); a block without customers borrows from the nearest block with some. None if the channel
+    brought no paid customer.
+    """
+    count = sum(r["paid_by_day"][channel][0] for r in reps)
+    if count.sum() <= 0:
+        return None
+    net = sum(r["paid_by_day"][channel][1] for r in reps)
+    disc = sum(r["paid_by_day"][channel][2] for r in reps)
+    per_day = count.sum() / days
+    width = int(min(days, max(1, math.ceil(BLOCK_CUSTOMERS / per_day))))
+    block = np.arange(days) // width
+    nb = int(block[-1]) + 1
+    c_b = np.bincount(block, weights=count, minlength=nb)
+    have = np.flatnonzero(c_b > 0)
+    # nearest block with customers (ties: the earlier one)
+    nearest = have[np.abs(have[None, :] - np.arange(nb)[:, None]).argmin(axis=1)]
+    c_b = c_b[nearest]
+    net_b = np.bincount(block, weights=net, minlength=nb)[nearest] / c_b
+    disc_b = np.bincount(block, weights=disc, minlength=nb)[nearest] / c_b
+    return net_b[block], disc_b[block]
+
+
+def policy_probe(lever: Lever, x: float) -> float:
+    """The spend a policy lever is probed at: a quarter of full coverage below ``x``, or above if no room."""
+    step = PROBE_SHARE * lever.full_cost
+    return x - step if x - step >= 0 else x + step
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """The surrogate around allocation ``x``: base metrics, channel values, policy slopes."""
+
+    levers: tuple[Lever, ...]
+    x: np.ndarray
+    days: int
+    base: dict  # metric -> mean over the optimisation seeds at x (profit, customers, acquired_value, spend)
+    values: dict  # channel lever index -> (net value per customer by day, discounted value by day)
+    slopes: dict  # policy lever index -> metric -> change per unit of daily spend
+
+    def predict(self, x) -> dict[str, float]:
+        """Predicted profit, customers, acquired value A, acquisition spend S and LTV/CAC at ``x``."""
+        x = np.asarray(x, dtype=float)
+        out = dict(self.base)
+        for i, lv in enumerate(self.levers):
+            dx = float(x[i] - self.x[i])
+            if lv.kind == "channel":
+                prof = daily_profile(lv.pacing, self.days)
+                lam_new = expected_customers(max(x[i], 0.0) * prof, lv.saturation, lv.cac)
+                lam_old = expected_customers(max(self.x[i], 0.0) * prof, lv.saturation, lv.cac)
+                dn = lam_new - lam_old
+                net, disc = self.values.get(i, (np.zeros(self.days), np.zeros(self.days)))
+                out["profit"] += float(dn @ net) - dx * self.days
+                out["customers"] += float(dn.sum())
+                out["acquired_value"] += float(dn @ disc)
+                out["spend"] += dx * self.days
+            elif i in self.slopes:
+                for m in METRICS:
+                    out[m] += self.slopes[i][m] * dx
+        out["ltv_cac"] = out["acquired_value"] / out["spend"] if out["spend"] > 0 else 0.0
+        return out
+
+
+def _means(reps: list[dict]) -> dict[str, float]:
+    out = {m: float(np.mean([r[m] for r in reps])) for m in METRICS}
+    out["spend"] = float(np.mean([r["acquisition_spend"] for r in reps]))
+    return out
+
+
+def fit_local_model(evaluator, levers: list[Lever], x: np.ndarray, reps: list[dict], *,
+                    previous: LocalModel | None = None) -> tuple[LocalModel, int]:
+    """The surrogate at ``x`` from its runs ``reps`` plus one probe per policy lever (and per channel
+    lever without customers at ``x``); returns the model and the number of probe evaluations."""
+    from analysis.budget.evaluate import setting_for
+
+    days = evaluator.days
+    base = _means(reps)
+    values, probes, kinds = {}, [], []
+    for i, lv in enumerate(levers):
+        if lv.kind == "channel":
+            v = channel_values(reps, lv.target, days)
+            if v is not None:
+                values[i] = v
+            elif previous is not None and i in previous.values:
+                values[i] = previous.values[i]
+            else:  # no customer to learn from: probe with a little spend on this channel
+                y = x.copy()
+                y[i] = x[i] + max(0.05 * max(lv.hi, 1.0), 1.0)
+                probes.append(y)
+                kinds.append(("channel", i))
+        elif lv.hi > lv.lo:
+            y = x.copy()
+            y[i] = policy_probe(lv, x[i])
+            probes.append(y)
+            kinds.append(("policy", i))
+    out = evaluator.evaluate_many([setting_for(levers, y) for y in probes], "opt") if probes else []
+    slopes = {}
+    for (kind, i), y, r in zip(kinds, probes, out):
+        if kind == "channel":
+            v = channel_values(r, levers[i].target, days)
+            values[i] = v if v is not None else (np.zeros(days), np.zeros(days))
+        else:
+            m = _means(r)
+            slopes[i] = {k: (m[k] - base[k]) / (y[i] - x[i]) for k in METRICS}
+    return LocalModel(tuple(levers), x.copy(), days, base, values, slopes), len(probes)

@@ -1,0 +1,1 @@
+"""Lifecycle Lab: the public Python API (filled in below the command line and the page)."""

@@ -1,0 +1,482 @@
+"""The classroom page: ``solara run lifecycle.app.page`` (or ``lifecycle app``) serves the module-level ``page``.
+
+Layout, as in Mesa's ``SolaraViz``: an app bar, a sidebar with the scenario, the run controls and
+the levers, and the views on the right (tabs: Live, Compare, Explain).
+
+What comes from Mesa's visualisation package: ``UserInputs`` draws every slider and select of the
+levers from the same kind of specification ``SolaraViz`` uses for model parameters, and the views
+re-render on Mesa's ``update_counter`` (``force_update`` after each step), as Mesa's own
+components do; the stage chart reads the model's ``mesa.DataCollector``. ``SolaraViz`` itself is
+offered for notebooks (:func:`notebook_view`, with :class:`lifecycle.app.state.ClassroomModel`). The page
+does not use Mesa's ``ModelController``: its play loop lives in the component's own state, so it
+cannot be paused from outside (a new scenario must stop it), and a reset re-creates one model from
+parameters fixed when the page is built, while here the levers follow whichever scenario is loaded
+and a comparison steps two models. The run controls here drive :class:`lifecycle.app.state.Controller`,
+which holds all the state and is unit-tested.
+
+Uploads: a real file input (``ipyvuetify.extra.FileInput``); the declared size is checked before
+anything is read, at most the size limit is read, and the bytes go to
+:meth:`lifecycle.app.state.Controller.upload` (TOML parsed and validated as data). Nothing is written to or
+read from the server's disk on behalf of the page.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+
+# Mesa 3.3's own ComponentsView trips Solara's hook check at import; it is not used here
+warnings.filterwarnings("ignore", message=r".*ComponentsView.*use_state", category=UserWarning)
+
+import solara  # noqa: E402
+import solara.lab  # noqa: E402
+from ipyvuetify.extra import FileInput  # noqa: E402
+from mesa.visualization.solara_viz import UserInputs  # noqa: E402
+from mesa.visualization.utils import force_update, update_counter  # noqa: E402
+
+from lifecycle.app import charts as C  # noqa: E402
+from lifecycle.app import explain as X  # noqa: E402
+from lifecycle.app.state import (  # noqa: E402
+    DOT_VIEW_LIMIT, MAX_CUSTOMERS, MIN_CUSTOMERS, SPEEDS, Controller, LeverError, preset_description, preset_names,
+)  # fmt: skip
+from scenarios.loader import MAX_SCENARIO_BYTES  # noqa: E402
+from scenarios.errors import ConfigError  # noqa: E402
+
+__all__ = ["Page", "page", "notebook_view", "TITLE"]
+
+TITLE = "Lifecycle Lab · classroom"
+#: slider labels on their own line above a full-width slider (the lever labels are long)
+CSS = """
+.v-input__slider .v-input__slot { flex-wrap: wrap; }
+.v-input__slider .v-input__slot > .v-label { flex: 1 0 100%; max-width: 100%; white-space: normal; margin: 0 0 -6px 0; }
+"""
+COLOR_A, COLOR_B = "#1f77b4", "#d62728"
+
+
+def _bump(ui: solara.Reactive) -> None:
+    ui.set(ui.value + 1)
+    force_update()
+
+
+# --- sidebar ---------------------------------------------------------------------------------------
+
+
+@solara.component
+def UploadBox(ctrl: Controller, ui: solara.Reactive):
+    """A file input whose file is checked and handed to the controller (in a worker thread)."""
+    info, set_info = solara.use_state(None)
+    files, set_files = solara.use_state(None)
+    widget = FileInput.element(accept=".toml,text/plain,application/toml", multiple=False, on_file_info=set_info,
+                               show_progress=False)  # fmt: skip
+
+    def wire():
+        if not info:
+            return
+        real = solara.get_widget(widget)
+        real.version += 1  # as solara's FileDrop does: the observer may not have run
+        real.reset_stats()
+        set_files(real.get_files(timeout=20))
+
+    solara.use_effect(wire, [info])
+
+    def handle(cancel: threading.Event):
+        if not files:
+            return
+        f = files[0]
+        size = int(f.get("size") or 0)
+        if size > MAX_SCENARIO_BYTES:  # refuse before reading anything
+            ctrl.upload(f.get("name"), size=size)
+        else:
+            ctrl.upload(f.get("name"), size=size, stream=f["file_obj"])
+        _bump(ui)
+
+    solara.use_thread(handle, [files], intrusive_cancel=False)
+    return widget
+
+
+@solara.component
+def ScenarioCard(ctrl: Controller, ui: solara.Reactive):
+    """Preset, population, seed, upload and the last message."""
+    _ = ui.value  # re-render on every change of scenario, population or message
+    names = preset_names()
+    current = ctrl.scenario.name if (ctrl.origin == "preset" and ctrl.scenario.name in names) else None
+
+    def choose(name):
+        if not name:
+            return
+        try:
+            ctrl.load_preset(name)
+        except ConfigError:
+            pass  # ctrl.error holds the message
+        _bump(ui)
+
+    def set_customers(n):
+        if n is None:
+            return
+        ctrl.set_customers(int(n))
+        _bump(ui)
+
+    def set_seed(s):
+        if s is None:
+            return
+        try:
+            ctrl.set_seed(int(s))
+        except LeverError as exc:
+            ctrl.error = str(exc)
+        _bump(ui)
+
+    with solara.Card("Scenario", margin=0, elevation=1):
+        solara.Select(label="Preset", value=current, values=names, on_value=choose)
+        if ctrl.origin == "upload":
+            solara.Text(f"Using {ctrl.label}", style={"font-weight": "600"})
+        else:
+            solara.Text(preset_description(ctrl.scenario.name), style={"font-size": "12px", "color": "#555"})
+        solara.InputInt(f"Customers at start ({MIN_CUSTOMERS:,}-{MAX_CUSTOMERS:,})", value=ctrl.customers,
+                        on_value=set_customers, continuous_update=False)
+        solara.InputInt("Seed (same seed = same customers)", value=ctrl.seed, on_value=set_seed,
+                        continuous_update=False)
+        solara.Text(f"Upload a scenario file (.toml, at most {MAX_SCENARIO_BYTES // 1024} KiB):",
+                    style={"font-size": "12px"})
+        UploadBox(ctrl, ui)
+        if ctrl.error:
+            solara.Error(ctrl.error, text=True, dense=True, outlined=True, icon=True, classes=["scenario-error"])
+        elif ctrl.notice:
+            solara.Success(ctrl.notice, text=True, dense=True, outlined=True, icon=True)
+
+
+@solara.component
+def RunControls(ctrl: Controller, ui: solara.Reactive):
+    """Reset, play/pause, step and speed; the play loop runs in a worker thread."""
+    update_counter.get()
+    _ = ui.value
+    playing = ctrl.playing
+
+    def loop(cancel: threading.Event):
+        ticks = 0
+        while ctrl.playing and not cancel.is_set():
+            started = time.perf_counter()
+            done = ctrl.tick()
+            force_update()
+            ticks += 1
+            if not done:
+                break
+            if cancel.wait(max(0.0, ctrl.interval_ms / 1000 - (time.perf_counter() - started))):
+                break
+        if ticks and not ctrl.playing and not cancel.is_set():
+            ui.set(ui.value + 1)  # the run ended by itself: show the Play button again
+
+    solara.use_thread(loop, [playing, ctrl.generation], intrusive_cancel=False)
+
+    def do_reset():
+        ctrl.reset()
+        _bump(ui)
+
+    def do_play():
+        ctrl.toggle_play()
+        _bump(ui)
+
+    def do_step():
+        ctrl.step(ctrl.days_per_update)
+        force_update()
+
+    def set_speed(level):
+        ctrl.set_speed(level)
+        _bump(ui)
+
+    per_s = ctrl.days_per_update * 1000 / max(50, ctrl.interval_ms)
+    with solara.Card("Run", margin=0, elevation=1):
+        with solara.Row(justify="space-between"):
+            solara.Button("Reset", color="primary", on_click=do_reset, outlined=True)
+            solara.Button("Pause" if playing else "Play", color="primary", on_click=do_play,
+                          disabled=not ctrl.running and not playing, icon_name="mdi-pause" if playing else "mdi-play")
+            solara.Button("Step", color="primary", on_click=do_step, disabled=playing or not ctrl.running)
+        solara.SliderInt("Speed", value=ctrl.speed, min=1, max=len(SPEEDS), on_value=set_speed)
+        with solara.Column(gap="2px"):
+            solara.Text(f"{ctrl.days_per_update} day(s) per update, up to {per_s:.3g} days a second",
+                        classes=["run-speed"], style={"font-size": "12px", "color": "#555"})
+            end = " · run finished: press Reset" if not ctrl.running else ""
+            solara.Text(f"Day {ctrl.day} of {ctrl.days}{end}", classes=["run-day"], style={"font-weight": "600"})
+
+
+@solara.component
+def LeverGroup(ctrl: Controller, ui: solara.Reactive, refused: solara.Reactive, message: solara.Reactive, group: str,
+               levers: list, epoch: str, note: str):
+    """One policy (or channels, or tiers): Mesa's UserInputs for sliders and selects, plus multi-selects.
+
+    The inputs are re-created (``epoch``) only for a new scenario or side, or after a refused value
+    (so the widget shows the value actually in force), never while the trainer drags a slider.
+    """
+
+    def apply(lever, value):
+        try:
+            ctrl.set_lever(lever, value)
+        except LeverError as exc:
+            message.set(str(exc))
+            refused.set(refused.value + 1)
+            _bump(ui)
+            return
+        message.set("")
+        _bump(ui)
+
+    simple = {lv.id: {**lv.user_param(), "label": _lever_label(lv)} for lv in levers if lv.type != "SelectMultiple"}
+    by_id = {lv.id: lv for lv in levers}
+    with solara.Details(summary=group, expand=False):
+        with solara.Column(gap="2px").key(f"{group}-{epoch}"):
+            if note:
+                solara.Text(note, style={"font-size": "12px", "color": "#555"})
+            if simple:
+                UserInputs(simple, on_change=lambda lever_id, value: apply(by_id[lever_id], value))
+            for lv in levers:
+                if lv.type == "SelectMultiple":
+                    solara.SelectMultiple(lv.label, values=list(lv.value), all_values=list(lv.values),
+                                          on_value=lambda v, lv=lv: apply(lv, list(v)))
+
+
+def _lever_label(lv) -> str:
+    if lv.type == "SliderInt":
+        return f"{lv.label}: {int(lv.value)}"
+    if lv.type == "SliderFloat":
+        v = float(lv.value)
+        return f"{lv.label}: {v:g}" if abs(v) < 1e4 else f"{lv.label}: {v:,.0f}"
+    return lv.label
+
+
+@solara.component
+def LeverCard(ctrl: Controller, ui: solara.Reactive):
+    """Every lever of the scenario, grouped by policy, then channels and tier thresholds."""
+    _ = ui.value
+    refused = solara.use_reactive(0)
+    message = solara.use_reactive("")
+    epoch = f"{ctrl.generation}-{ctrl.editing}-{refused.value}"
+    with solara.Card("Levers", margin=0, elevation=1):
+        if message.value:
+            solara.Error(message.value, text=True, dense=True, outlined=True, icon=True, classes=["lever-error"])
+        if ctrl.compare:
+            solara.Text("Comparing: the levers change setting", style={"font-size": "12px"})
+
+            def pick(side):
+                ctrl.set_editing(side)
+                _bump(ui)
+
+            solara.ToggleButtonsSingle(value=ctrl.editing, values=["A", "B"], on_value=pick)
+        levers = ctrl.levers()
+        if not levers:
+            solara.Text("This scenario has no policies or channels to change.")
+        groups: dict[str, list] = {}
+        for lv in levers:
+            groups.setdefault(lv.group, []).append(lv)
+        setting = ctrl.setting()
+        for group, items in groups.items():
+            note = ""
+            if items[0].kind == "policy":
+                note = X.policy_now(setting.policy(items[0].owner))
+            LeverGroup(ctrl, ui, refused, message, group, items, epoch, note)
+
+
+@solara.component
+def Sidebar(ctrl: Controller, ui: solara.Reactive):
+    with solara.Column(gap="10px"):
+        ScenarioCard(ctrl, ui)
+        RunControls(ctrl, ui)
+        LeverCard(ctrl, ui)
+
+
+# --- views -----------------------------------------------------------------------------------------
+
+
+def _html(markup: str, **kw):
+    return solara.HTML(tag="div", unsafe_innerHTML=markup, **kw)
+
+
+@solara.component
+def ChartCard(figure: C.Figure, extra: str = ""):
+    with solara.Card(margin=0, elevation=1, style={"min-width": "0"}):
+        _html(figure.markup + extra)
+        if figure.caption:
+            solara.Text(figure.caption, classes=[f"caption-{figure.kind}"], style={"font-size": "12px", "color": "#444"})
+
+
+@solara.component
+def StatusLine(ctrl: Controller):
+    update_counter.get()
+    snap = ctrl.snapshot("A")
+    last = snap.history[-1] if snap.history else {}
+    ratio = C.fmt(last.get("ltv_cac"), "ratio")
+    text = (f"{ctrl.label} · day {snap.day} of {snap.days} · {snap.customers:,} customers · "
+            f"{snap.engine} engine · LTV/CAC {ratio}")
+    if ctrl.compare:
+        text += " · comparing A and B"
+    solara.Text(text, classes=["status-line"], style={"font-size": "14px", "font-weight": "600"})
+
+
+@solara.component
+def LiveView(ctrl: Controller):
+    """Customers, stages, flows, retention, money and LTV/CAC of setting A, as it runs."""
+    update_counter.get()
+    period, set_period = solara.use_state(7)
+    snap = ctrl.snapshot("A")
+    r = snap.result
+    codes = r.customers["stage"]
+    dots = C.customer_dots(codes, r.stage_names, r.churned_stages, day=snap.day, limit=DOT_VIEW_LIMIT)
+    texts = {name: X.stage_text(ctrl.scenario, name) for name in r.stage_names}
+    legend = C.stage_legend(r.stage_names, r.churned_stages, dots.data["counts"], texts)
+    with solara.Columns([1, 1]):
+        with solara.Card("Customers", margin=0, elevation=1):
+            _html(dots.markup)
+            _html(legend)
+            solara.Text(dots.caption, classes=["caption-dots"], style={"font-size": "12px", "color": "#444"})
+        ChartCard(C.stage_populations(r, snap.stages))
+    with solara.Columns([1, 1]):
+        with solara.Column(gap="0"):
+            solara.ToggleButtonsSingle(value=period, values=list(C.FLOW_PERIODS), on_value=set_period, dense=True)
+            ChartCard(C.stage_flows(r, period))
+        ChartCard(C.cohort_retention(r))
+    with solara.Columns([1, 1]):
+        ChartCard(C.money(r))
+        ChartCard(C.cumulative_profit([("profit", r, "#6a3d9a")]))
+    with solara.Columns([1, 1]):
+        ChartCard(C.ltv_cac([("LTV/CAC", list(snap.history), "#111")]), extra=C.channel_table(r))
+        with solara.Card("What am I looking at?", margin=0, elevation=1):
+            title, text = X.framework_text(ctrl.scenario)
+            _html(f"<p style='font-size:13px'><b>{_esc(title)}</b></p><p style='font-size:13px'>{_esc(text)}</p>")
+            solara.Text("Hover a stage in the legend for its explanation; the Explain tab has every stage and policy.",
+                        style={"font-size": "12px", "color": "#555"})
+
+
+@solara.component
+def CompareView(ctrl: Controller, ui: solara.Reactive):
+    """Two settings on the same customers (same seed), side by side, with their differences."""
+    update_counter.get()
+    if not ctrl.compare:
+        _html(
+            "<p style='font-size:14px'>Compare two settings of the levers <b>on the same customers</b> (same seed, "
+            "same initial population, stepped together). Setting B starts as a copy of A and both restart from "
+            "day 0; then change B's levers in the sidebar and press Play.</p>"
+        )
+
+        def start():
+            ctrl.start_compare()
+            _bump(ui)
+
+        solara.Button("Start comparison", color="primary", on_click=start)
+        return
+    try:
+        cmp = ctrl.comparison()
+        a, b = ctrl.snapshot("A"), ctrl.snapshot("B")
+    except LeverError:  # stopped by another action in the meantime
+        solara.Text("The comparison has stopped.")
+        return
+
+    def stop():
+        ctrl.stop_compare()
+        _bump(ui)
+
+    with solara.Row():
+        same = "yes" if cmp["same_initial_customers"] else "no"
+        solara.Text(f"Day {cmp['day']} · seed {cmp['seed']} · {cmp['customers']:,} initial customers · "
+                    f"same customers: {same}", classes=["compare-line"], style={"font-weight": "600"})
+        solara.Button("Stop comparing", on_click=stop, outlined=True, small=True)
+    with solara.Columns([1, 1]):
+        with solara.Card("Differences (B − A)", margin=0, elevation=1):
+            _html(C.comparison_table(cmp))
+        with solara.Card("What differs", margin=0, elevation=1):
+            _html(_setting_diff(ctrl))
+    with solara.Columns([1, 1]):
+        ChartCard(C.stage_populations(a.result, a.stages, title="A: customers in each stage"))
+        ChartCard(C.stage_populations(b.result, b.stages, title="B: customers in each stage"))
+    with solara.Columns([1, 1]):
+        ChartCard(C.ltv_cac([("A", list(a.history), COLOR_A), ("B", list(b.history), COLOR_B)],
+                            title="LTV/CAC, A vs B"))
+        ChartCard(C.retention_compare([("A", a.result, COLOR_A), ("B", b.result, COLOR_B)]))
+    ChartCard(C.cumulative_profit([("A", a.result, COLOR_A), ("B", b.result, COLOR_B)], title="Cumulative profit, A vs B"))
+
+
+def _setting_diff(ctrl: Controller) -> str:
+    import html
+
+    a = {lv.id: lv for lv in ctrl.levers("A")}
+    b = {lv.id: lv for lv in ctrl.levers("B")}
+    rows = [f"<li>{html.escape(lv.group)} · {html.escape(lv.label)}: A {html.escape(str(lv.value))} → "
+            f"B {html.escape(str(b[k].value))}</li>" for k, lv in a.items() if k in b and b[k].value != lv.value]
+    if not rows:
+        return "<p style='font-size:13px'>No lever differs yet: change setting B's levers in the sidebar.</p>"
+    return f"<ul data-list='setting-diff' style='font-size:13px'>{''.join(rows)}</ul>"
+
+
+@solara.component
+def ExplainView(ctrl: Controller, ui: solara.Reactive):
+    """Slide-sized texts: the framework, each stage, each policy."""
+    _ = ui.value
+    sc = ctrl.scenario
+    title, text = X.framework_text(sc)
+    _html(f"<h3>{_esc(title)}</h3><p style='font-size:14px'>{_esc(text)}</p>")
+    names = [s.name for s in sc.config.stages]
+    colors = C.stage_colors(names, [s.churned for s in sc.config.stages])
+    with solara.Columns([1, 1]):
+        with solara.Card("Stages", margin=0, elevation=1):
+            for name, color in zip(names, colors):
+                _html(f'<p style="margin:4px 0;font-size:13px"><span style="display:inline-block;width:10px;height:10px;'
+                      f'border-radius:5px;background:{color};margin-right:6px"></span><b>{_esc(name)}</b>: '
+                      f"{_esc(X.stage_text(sc, name))}</p>")
+        with solara.Card("Policies", margin=0, elevation=1):
+            policies = ctrl.setting("A").policies
+            if not policies:
+                solara.Text("No policies in this scenario.")
+            for p in policies:
+                _html(f'<p style="margin:4px 0 10px;font-size:13px">{_esc(X.policy_text(p))}</p>')
+
+
+def _esc(text) -> str:
+    import html
+
+    return html.escape(str(text), quote=True)
+
+
+@solara.component
+def Main(ctrl: Controller, ui: solara.Reactive):
+    tab, set_tab = solara.use_state(0)
+    StatusLine(ctrl)
+    with solara.lab.Tabs(value=tab, on_value=set_tab, lazy=True):
+        with solara.lab.Tab("Live"):
+            if tab == 0:
+                LiveView(ctrl)
+        with solara.lab.Tab("Compare A/B"):
+            if tab == 1:
+                CompareView(ctrl, ui)
+        with solara.lab.Tab("Explain"):
+            if tab == 2:
+                ExplainView(ctrl, ui)
+
+
+@solara.component
+def Page():
+    """One classroom session: its own controller and models."""
+    ctrl = solara.use_memo(Controller, [])
+    ui = solara.use_reactive(0)
+    _ = ui.value  # re-render the layout when the scenario or levers change
+    solara.Title(TITLE)
+    solara.Style(CSS)
+    with solara.AppBar():
+        solara.AppBarTitle(TITLE)
+    with solara.Sidebar():
+        Sidebar(ctrl, ui)
+    Main(ctrl, ui)
+
+
+page = Page
+
+
+def notebook_view(ctrl: Controller | None = None):
+    """The controller in Mesa's ``SolaraViz`` (for Jupyter): Mesa's controls drive a :class:`ClassroomModel`."""
+    from mesa.visualization import SolaraViz
+
+    from lifecycle.app.state import ClassroomModel
+
+    ctrl = ctrl or Controller()
+
+    def live(model):
+        return LiveView(model.controller)
+
+    return SolaraViz(ClassroomModel(ctrl, reset=False), components=[(live, 0)], model_params={"controller": ctrl},
+                     name=TITLE)

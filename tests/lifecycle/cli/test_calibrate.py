@@ -1,0 +1,69 @@
+"""`lifecycle calibrate` end to end: CDNOW figures in JSON, bad logs exit 2, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from lifecycle.cli import main
+
+
+@pytest.mark.slow
+def test_calibrate_cdnow_prints_fit_and_holdout(tmp_path):
+    """The CDNOW protocol run prints the fitted parameters, the log-likelihood and holdout errors."""
+    out = tmp_path / "cdnow.toml"
+    res = CliRunner().invoke(main, ["calibrate", "scenarios/data/cdnow.txt", "--calibration-end", "1997-09-30",
+                                    "--holdout-end", "1998-06-30", "--replications", "2", "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.output)
+    assert d["customers"] == 23570 and d["time_unit"] == "week"
+    for key in ("r", "alpha", "a", "b", "log_likelihood", "se"):
+        assert key in d["bgnbd"]
+    assert set(d["gamma_gamma"]) >= {"p", "q", "gamma"}
+    h = d["holdout"]
+    assert h["actual_repeat_transactions"] == 19684.0
+    assert {"expected_repeat_transactions", "simulated_repeat_transactions", "mape_cumulative_holdout_pct"} <= set(h)
+    # the written scenario runs
+    run = CliRunner().invoke(main, ["run", str(out), "--customers", "3000", "--days", "60", "--json"])
+    assert run.exit_code == 0, run.output
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("customer,date\n1,2020-01-01\n", "amount"),
+        ("customer,date,amount\n1,2020-13-45,10\n", "row 1"),
+        ("customer,date,amount\n1,2020-01-01,-5\n", "negative"),
+        ("customer,date,amount\n1,2020-01-01,abc\n", "row 1"),
+        ("", "empty"),
+    ],
+)
+def test_bad_logs_exit_2_and_write_nothing(tmp_path, content, message):
+    """Missing column, bad date, negative or non-numeric amount, empty file: one error, exit 2."""
+    log = tmp_path / "log.csv"
+    log.write_text(content, encoding="utf-8")
+    out = tmp_path / "s.toml"
+    res = CliRunner().invoke(main, ["calibrate", str(log), "--out", str(out)])
+    assert res.exit_code == 2
+    assert "error:" in res.output and message.lower() in res.output.lower()
+    assert "Traceback" not in res.output
+    assert not out.exists()
+
+
+def test_calibration_end_before_first_purchase_exits_2(tmp_path):
+    """A calibration end before the first purchase is refused with exit 2."""
+    log = tmp_path / "log.csv"
+    log.write_text("customer,date,amount\n1,2020-01-05,10\n1,2020-02-01,12\n2,2020-01-09,8\n", encoding="utf-8")
+    res = CliRunner().invoke(main, ["calibrate", str(log), "--calibration-end", "2019-12-01"])
+    assert res.exit_code == 2 and "error:" in res.output
+
+
+def test_existing_scenario_file_is_not_overwritten(tmp_path):
+    """--out naming an existing file is refused without --force, and the file is untouched."""
+    out = tmp_path / "mine.toml"
+    out.write_text("precious", encoding="utf-8")
+    res = CliRunner().invoke(main, ["calibrate", "scenarios/data/cdnow.txt", "--out", str(out)])
+    assert res.exit_code == 2
+    assert out.read_text(encoding="utf-8") == "precious"
