@@ -3,7 +3,8 @@
 Core objects: :func:`markov_chain` (a scenario's daily transition matrix ``P``, per-stage expected
 daily margin ``R``, start distribution and daily discount factor) and :func:`analytic_summary`
 (expected stage occupancy over time and expected discounted value per starting stage, finite and
-infinite horizon; Pfeifer & Carraway, 2000), using :mod:`analysis.markov`.
+infinite horizon; Pfeifer & Carraway, 2000), using :mod:`analysis.markov`; :func:`analytic`
+adds a simulation of the same scenario beside the closed form.
 
 A scenario is Markov when customers move only by latent churn and constant daily probabilities,
 every customer has the same constant traits, and nothing else (policies, acquisition, dropout
@@ -30,7 +31,7 @@ from scenarios.schema import ConstantDist
 from scenarios.errors import ConfigError
 from sim.stages import StageGraph
 
-__all__ = ["MarkovChain", "markov_chain", "analytic_summary"]
+__all__ = ["MarkovChain", "markov_chain", "analytic_summary", "analytic"]
 
 
 class MarkovChain:
@@ -104,7 +105,7 @@ def analytic_summary(scenario, horizon: int | None = None) -> dict:
     chain = markov_chain(scenario)
     H = scenario.config.run.days if horizon is None else int(horizon)
     if H < 1:
-        raise ConfigError(f"--horizon must be >= 1; got {H}")
+        raise ConfigError(f"horizon must be >= 1 day; got {H}")
     occ = expected_occupancy(chain.P, chain.start, H)  # rows: start of day 0 .. start of day H
     finite = discounted_value(chain.P, chain.R, chain.discount, horizon=H)
     infinite = discounted_value(chain.P, chain.R, chain.discount) if chain.discount < 1 else None
@@ -122,3 +123,28 @@ def analytic_summary(scenario, horizon: int | None = None) -> dict:
         },
         "value_per_customer": float(chain.start @ finite),
     }
+
+
+def analytic(scenario=None, horizon: int | None = None, *, simulate: bool = False, customers: int | None = None) -> dict:
+    """:func:`analytic_summary` of ``scenario`` (default ``markov_value``), with a simulation beside it.
+
+    With ``simulate`` the same scenario is simulated for the horizon with ``customers`` customers
+    and its discounted value per customer (with standard error) and final occupancy are added
+    under ``"simulation"``: the simulation must converge to the closed form.
+    """
+    from sim.model import CustomerModel
+    from sim.scenario import Scenario, load_scenario
+
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario or "markov_value")
+    out = analytic_summary(sc, horizon)
+    if simulate:
+        res = CustomerModel(sc, customers=customers, days=out["horizon_days"], engine="vector").run()
+        n = res.n_customers
+        value = res.customers["value"]
+        out["simulation"] = {
+            "customers": n,
+            "value_per_customer": float(value.mean()),
+            "value_se": float(value.std(ddof=1) / n**0.5),
+            "occupancy_final": {k: int(res.daily[f"stage:{k}"].iloc[-1]) / n for k in out["stages"]},
+        }
+    return out

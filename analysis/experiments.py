@@ -151,10 +151,27 @@ class ExperimentReport:
     segments: pd.DataFrame | None = None
     survival: dict | None = None
     notes: list[str] = field(default_factory=list)
+    #: the per-customer outcomes of the experiment world (set by :func:`analysis.experiment_runs.run_experiment`)
+    outcomes: object | None = None
+    #: scenario name, seed and design of the run
+    context: dict = field(default_factory=dict)
 
     def table(self) -> pd.DataFrame:
         """The estimates as a DataFrame (one row per arm and metric)."""
         return pd.DataFrame(self.rows)
+
+    def to_dict(self) -> dict:
+        """Everything as plain JSON-ready data (what ``lifecycle experiment --json`` prints)."""
+        return {
+            **self.context,
+            "arms": self.arm_sizes,
+            "srm": self.srm,
+            "results": self.rows,
+            "decisions": self.decisions,
+            "segments": [] if self.segments is None else self.segments.to_dict(orient="records"),
+            "logrank": None if self.survival is None else self.survival["logrank"],
+            "notes": self.notes,
+        }
 
 
 def analyse(outcomes, *, truth: dict[int, object] | None = None, alpha: float = 0.05,

@@ -20,7 +20,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import resource
@@ -35,7 +34,7 @@ def _peak_rss_mib(who: int) -> float:
 
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark and print its JSON report."""
-    from scenarios.loader import load_scenario, scenario_from_data
+    from sim.scenario import load_scenario
     from analysis.budget import allocate_budget
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -51,9 +50,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     sc = load_scenario(args.scenario)
     if args.levers:
-        data = copy.deepcopy(sc.data)
-        data["budget"] = {"levers": [{"name": n.strip()} for n in args.levers.split(",") if n.strip()]}
-        sc = scenario_from_data(data, source=f"{sc.source} with levers {args.levers}", text=sc.text)
+        levers = [{"name": n.strip()} for n in args.levers.split(",") if n.strip()]
+        sc = sc.with_values({"budget": {"levers": levers}}, source=f"{sc.source} with levers {args.levers}")
     load_before = os.getloadavg()
     t0 = time.perf_counter()
     result = allocate_budget(sc, customers=args.customers, horizon=args.days, replications=args.replications,

@@ -42,7 +42,7 @@ def _peak_rss_mib() -> float:
 def child(spec: dict) -> dict:
     """Run one measurement in this process (called in a fresh child) and return its figures."""
     started = time.perf_counter()
-    from scenarios.loader import load_scenario
+    from sim.scenario import load_scenario
     from sim.model import CustomerModel
 
     scenario = load_scenario(spec["scenario"])

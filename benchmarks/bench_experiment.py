@@ -18,9 +18,9 @@ import os
 import resource
 import time
 
-from scenarios.loader import load_scenario
-from sim.experiment import ArmSpec, ExperimentDesign
-from sim.replicate import simulated_power
+from sim.scenario import load_scenario
+from scenarios.designs import ArmSpec, ExperimentDesign
+from analysis.simulated_power import simulated_power
 
 
 def main() -> None:
@@ -39,7 +39,7 @@ def main() -> None:
         warmup_days=args.warmup, days=args.days, customers=args.customers,
     )
     t = time.perf_counter()
-    points = simulated_power(sc.text, sc.source, design, metric=args.metric, points=[(args.customers, args.days)],
+    points = simulated_power(sc, design, metric=args.metric, points=[(args.customers, args.days)],
                              replications=args.replications, seed=1, workers=args.workers, batch=args.batch)
     seconds = time.perf_counter() - t
     p = points[0]

@@ -17,21 +17,22 @@ import resource
 import tempfile
 import time
 
-from scenarios.loader import load_scenario
+from sim.scenario import load_scenario
+from analysis.sweeps import sweep_metrics
 from sim.sweep import ResultsStore, SweepSpec, parse_axis, run_sweep
 
 
 def _spec(points: int, replications: int, customers: int, days: int) -> SweepSpec:
     sc = load_scenario()
     values = ",".join(str(5 * k) for k in range(points))  # coupon discount 0, 5, 10, ...
-    return SweepSpec(sc.text, sc.source, (parse_axis(f"policies.repurchase_coupon.offer.discount={values}"),),
+    return SweepSpec(sc, (parse_axis(f"policies.repurchase_coupon.offer.discount={values}"),),
                      replications=replications, customers=customers, days=days)
 
 
 def _timed(spec: SweepSpec, **kw) -> float:
     with tempfile.TemporaryDirectory() as d:
         t = time.perf_counter()
-        run_sweep(spec, ResultsStore(os.path.join(d, "r")), **kw)
+        run_sweep(spec, ResultsStore(os.path.join(d, "r")), measure=sweep_metrics, **kw)
         return time.perf_counter() - t
 
 

@@ -1,7 +1,10 @@
-"""Loading scenarios: TOML text -> validated :class:`Scenario`, with errors a person can act on.
+"""Reading scenario files: TOML text -> validated :class:`~scenarios.schema.ScenarioConfig`.
 
-Core objects: :class:`Scenario` (validated config plus built policies), :func:`load_scenario`
-(a preset name or a file path), :func:`parse_scenario` (text, e.g. an upload), :func:`presets`.
+Core functions: :func:`read_scenario` (a preset name or a file path -> parsed data),
+:func:`parse_toml` (text, e.g. an upload), :func:`validate_config` (data -> config),
+:func:`set_value` (one dotted-path change to scenario data), :func:`presets`, and
+:func:`describe` (a pydantic error as one sentence naming the field). The runnable scenario,
+config plus built policies, is :class:`sim.scenario.Scenario`, one layer up.
 
 Every problem becomes one :class:`~scenarios.errors.ConfigError` whose message names the source, the
 field (as a dotted path such as ``policies[1].offer.discount``) and what is allowed. A scenario is
@@ -11,7 +14,7 @@ data only: nothing in it is imported or executed.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, replace
+import copy
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -21,30 +24,13 @@ from pydantic import BaseModel, ValidationError
 from scenarios.schema import ScenarioConfig
 from scenarios.errors import ConfigError
 
-__all__ = ["Scenario", "load_scenario", "parse_scenario", "scenario_from_data", "presets", "DEFAULT_PRESET", "MAX_SCENARIO_BYTES"]
+__all__ = [
+    "read_scenario", "parse_toml", "validate_config", "set_value", "describe", "presets", "DEFAULT_PRESET",
+    "MAX_SCENARIO_BYTES",
+]  # fmt: skip
 
 DEFAULT_PRESET = "retail_tiers"
 MAX_SCENARIO_BYTES = 256 * 1024
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """A validated scenario: its config, its policies (built, in file order) and where it came from."""
-
-    config: ScenarioConfig
-    policies: tuple
-    source: str
-    text: str = ""  # the TOML it was read from (sent to worker processes, which re-validate it)
-    data: dict = field(default_factory=dict, compare=False)  # the parsed TOML, before validation
-
-    @property
-    def name(self) -> str:
-        """The scenario's name."""
-        return self.config.name
-
-    def with_policies(self, policies) -> Scenario:
-        """The same scenario with other policies (e.g. an experiment arm)."""
-        return replace(self, policies=tuple(policies))
 
 
 def presets() -> dict[str, str]:
@@ -62,14 +48,18 @@ def _preset_dir():
     return resources.files("scenarios") / "presets"
 
 
-def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
-    """Load a preset by name (default :data:`DEFAULT_PRESET`) or a scenario file by path."""
+def read_scenario(name_or_path: str | Path | None = None) -> tuple[dict[str, Any], str]:
+    """Read a preset by name (default :data:`DEFAULT_PRESET`) or a scenario file by path.
+
+    Returns the parsed TOML and a label of where it came from (for error messages).
+    """
     if name_or_path is None:
         name_or_path = DEFAULT_PRESET
     text_name = str(name_or_path)
     preset = _preset_dir() / f"{text_name}.toml"
     if "/" not in text_name and not text_name.endswith(".toml") and preset.is_file():
-        return parse_scenario(preset.read_bytes(), source=f"preset '{text_name}'")
+        source = f"preset '{text_name}'"
+        return parse_toml(preset.read_bytes(), source=source), source
     path = Path(name_or_path)
     if not path.exists():
         known = ", ".join(presets())
@@ -79,11 +69,12 @@ def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
     size = path.stat().st_size
     if size > MAX_SCENARIO_BYTES:
         raise ConfigError(f"scenario file '{path}': {size} bytes; the limit is {MAX_SCENARIO_BYTES} bytes")
-    return parse_scenario(path.read_bytes(), source=f"scenario file '{path}'")
+    source = f"scenario file '{path}'"
+    return parse_toml(path.read_bytes(), source=source), source
 
 
-def parse_scenario(data: bytes | str, *, source: str = "scenario") -> Scenario:
-    """Validate scenario text (TOML) and build its policies; raise ConfigError on any problem."""
+def parse_toml(data: bytes | str, *, source: str = "scenario") -> dict[str, Any]:
+    """Scenario text (TOML, UTF-8, bounded in size) as data; raise ConfigError on any problem."""
     if isinstance(data, str):
         data = data.encode("utf-8")
     if len(data) > MAX_SCENARIO_BYTES:
@@ -98,50 +89,60 @@ def parse_scenario(data: bytes | str, *, source: str = "scenario") -> Scenario:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    return scenario_from_data(raw, source=source, text=text)
+    except RecursionError:
+        raise ConfigError(f"{source}: tables or lists nested too deeply to be a scenario") from None
+    return raw
 
 
-def scenario_from_data(raw: dict[str, Any], *, source: str = "scenario", text: str = "") -> Scenario:
-    """Validate a scenario given as parsed data (e.g. TOML with sweep values filled in)."""
+def validate_config(raw: dict[str, Any], *, source: str = "scenario") -> ScenarioConfig:
+    """Validate a scenario given as parsed data; raise ConfigError naming the field."""
     try:
-        config = ScenarioConfig.model_validate(raw)
+        return ScenarioConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{source}: {_describe(exc, ScenarioConfig)}") from None
-    policies = []
-    for i, table in enumerate(config.policies):
-        policies.append(_build_policy(table, f"{source}: policies[{i}]"))
-    scenario = Scenario(config=config, policies=tuple(policies), source=source, text=text, data=raw)
-    _check_buildable(scenario, source)
-    return scenario
+        raise ConfigError(f"{source}: {describe(exc, ScenarioConfig)}") from None
 
 
-def _build_policy(table: dict[str, Any], where: str):
-    from sim.policies import REGISTRY, build_policy
+def set_value(data: dict[str, Any], path: str, value: Any, *, tables: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A copy of scenario ``data`` with ``value`` at the dotted ``path``; list items by their ``name``.
 
-    kind = table.get("type")
-    try:
-        return build_policy(table)
-    except KeyError:
-        allowed = ", ".join(sorted(REGISTRY))
-        if kind is None:
-            raise ConfigError(f"{where}: missing field 'type'; allowed types: {allowed}") from None
-        raise ConfigError(f"{where}.type: unknown policy type {kind!r}; allowed types: {allowed}") from None
-    except ValidationError as exc:
-        label = f"{where} ({kind} {table.get('name')!r})" if table.get("name") else f"{where} ({kind})"
-        raise ConfigError(f"{label}: {_describe(exc, REGISTRY[kind].Params)}") from None
+    ``channels.search.daily_spend`` is the ``daily_spend`` of the channel named ``search``. A top
+    level table the data leaves to its defaults (one of ``tables``, e.g. ``run``) is created.
+    Raises ConfigError naming the path and what is there instead.
+    """
+    out = copy.deepcopy(data)
+    node: Any = out
+    parts = path.split(".")
+    if not path or any(not p for p in parts):
+        raise ConfigError(f"'{path}': a path is dot-separated names, such as channels.search.daily_spend")
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        where = ".".join(parts[: i + 1])
+        if isinstance(node, list):
+            match = [item for item in node if isinstance(item, dict) and item.get("name", item.get("type")) == part]
+            if not match:
+                names = [str(item.get("name", item.get("type"))) for item in node if isinstance(item, dict)]
+                raise ConfigError(f"'{path}': no item named '{part}' at '{where}'; names there: {', '.join(names) or 'none'}")
+            if last:
+                raise ConfigError(f"'{path}': '{where}' is a whole table; name one of its fields")
+            node = match[0]
+            continue
+        if not isinstance(node, dict):
+            raise ConfigError(f"'{path}': '{'.'.join(parts[:i])}' is a value, not a table")
+        if last:
+            node[part] = value
+            return out
+        if part not in node:
+            if i == 0 and part in tables:
+                node[part] = {}
+            else:
+                known = ", ".join(map(str, node)) or "none"
+                raise ConfigError(f"'{path}': unknown name '{part}' at '{where}'; known there: {known}")
+        node = node[part]
+    return out  # pragma: no cover - the loop returns
 
 
-def _check_buildable(scenario: Scenario, source: str) -> None:
-    """Cross-checks that need the compiled model (names a policy refers to, graph sums)."""
-    from sim.model import CustomerModel
-
-    try:
-        CustomerModel(scenario, customers=0, days=1, engine="vector")
-    except ValueError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
-
-
-def _describe(exc: ValidationError, model: type[BaseModel]) -> str:
+def describe(exc: ValidationError, model: type[BaseModel]) -> str:
+    """The first problem of a validation error as one sentence naming the dotted field path."""
     errors = exc.errors()
     # a misspelt field is reported both as unknown and (if required) as missing: name the typo
     first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])

@@ -3,8 +3,9 @@
 Core objects: :class:`ScenarioConfig` (a whole scenario) and its parts :class:`StageConfig`,
 :class:`TransitionConfig`, :class:`CustomerConfig`, :class:`ChannelConfig`, :class:`TierConfig`,
 :class:`SegmentConfig`, plus the trait distributions. Policies are validated by their own classes
-(see :mod:`sim.policies`); here they are kept as raw tables and checked in
-:func:`scenarios.loader.build_scenario`.
+(see :mod:`sim.policies`); here they are kept as raw tables and built by
+:func:`sim.scenario.scenario_from_data`. The ``[experiment]`` and ``[budget]`` tables are typed
+in :mod:`scenarios.designs`.
 
 All models forbid unknown fields, so a misspelt field is an error that names it.
 """
@@ -14,6 +15,8 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from scenarios.designs import BudgetConfig, ExperimentDesign
 
 __all__ = [
     "Distribution",
@@ -290,12 +293,12 @@ class ScenarioConfig(_Strict):
     tiers: list[TierConfig] = Field(default_factory=list)
     rfm: RFMConfig = RFMConfig()
     policies: list[dict[str, Any]] = Field(default_factory=list)
-    experiment: dict[str, Any] | None = Field(
-        None, description="an experiment design (arms, warmup_days, days, stratify_by); see sim.experiment"
+    experiment: ExperimentDesign | None = Field(
+        None, description="an experiment design (arms, warmup_days, days, stratify_by, customers)"
     )
-    budget: dict[str, Any] | None = Field(
+    budget: BudgetConfig | None = Field(
         None, description="a budget allocation question (total per day, levers with min/max/pacing, "
-        "objective, min_ltv_cac); validated by analysis.budget when `lifecycle budget` runs"
+        "objective, min_ltv_cac)"
     )
 
     @model_validator(mode="after")
@@ -317,6 +320,16 @@ class ScenarioConfig(_Strict):
             value = getattr(self.population, field)
             if value is not None and value not in known:
                 raise ValueError(f"population.{field}: unknown stage '{value}'; the stages are {allowed}")
+        leaving: dict[str, float] = {}
+        for tr in self.transitions:
+            if tr.rule == "probability":
+                leaving[tr.from_] = leaving.get(tr.from_, 0.0) + tr.daily_probability
+        for name, total in leaving.items():
+            if total > 1 + 1e-12:
+                raise ValueError(
+                    f"transitions: the daily probability rules leaving stage '{name}' add up to {total:.6g}; "
+                    "they must add up to at most 1"
+                )
         churned = {s.name for s in self.stages if s.churned}
         for i, tr in enumerate(self.transitions):
             if tr.rule == "churn" and tr.to not in churned:

@@ -2,8 +2,9 @@
 
 Core objects:
 
-- :class:`ExperimentDesign`: arms (each a set of scenario policies and a share; the first arm is
-  the control), warm-up days before assignment, duration, optional stratification.
+- :class:`~scenarios.designs.ExperimentDesign` (defined with the scenario schema): arms (each a
+  set of scenario policies and a share; the first arm is the control), warm-up days before
+  assignment, duration, optional stratification.
 - :class:`Assignment`: the model hook that puts customers into arms: customers present at the end
   of the warm-up are assigned that morning (blocked within strata, so shares are exact up to
   rounding), customers arriving later are assigned on arrival (independently, by their shares).
@@ -23,66 +24,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from scenarios.designs import ArmSpec, ExperimentDesign
 from sim.draws import uniforms
 from sim.state import NONE, rows_on_day
 
 __all__ = ["ArmSpec", "ExperimentDesign", "Assignment", "Outcomes", "run_world", "RETENTION_HORIZONS"]
 
 RETENTION_HORIZONS = (30, 90, 180)
-
-
-class ArmSpec(BaseModel):
-    """One arm: a name, the scenario policies (by name) it adds, and its share of customers."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str = Field(min_length=1, max_length=60)
-    policies: tuple[str, ...] = ()
-    share: float = Field(gt=0, lt=1)
-
-
-class ExperimentDesign(BaseModel):
-    """An experiment: arms (first = control), warm-up, duration, stratification."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    arms: tuple[ArmSpec, ...] = Field(min_length=2)
-    warmup_days: int = Field(90, ge=0, description="days of history before assignment (CUPED covariate)")
-    days: int = Field(180, ge=1, description="days the experiment runs after assignment")
-    stratify_by: str | None = Field(None, description="stage, tier, segment or channel")
-    customers: int | None = Field(None, ge=2)
-
-    @model_validator(mode="after")
-    def _check(self) -> ExperimentDesign:
-        total = sum(a.share for a in self.arms)
-        if abs(total - 1.0) > 1e-9:
-            shares = ", ".join(f"{a.name}={a.share:g}" for a in self.arms)
-            raise ValueError(f"arm shares must add up to 1; got {total:.6g} ({shares})")
-        names = [a.name for a in self.arms]
-        if len(set(names)) != len(names):
-            raise ValueError(f"arm names must be unique; got {names}")
-        if self.stratify_by not in (None, "stage", "tier", "segment", "channel"):
-            raise ValueError(f"stratify_by must be stage, tier, segment or channel; got '{self.stratify_by}'")
-        return self
-
-    @property
-    def shares(self) -> np.ndarray:
-        """Arm shares in arm order."""
-        return np.array([a.share for a in self.arms])
-
-    def policy_arms(self, scenario) -> dict[str, tuple[int, ...]]:
-        """Policy name -> arms it runs in, for policies named by some arm; check the names."""
-        known = [p.name for p in scenario.policies]
-        out: dict[str, list[int]] = {}
-        for k, arm in enumerate(self.arms):
-            for name in arm.policies:
-                if name not in known:
-                    raise ValueError(
-                        f"arm '{arm.name}' names unknown policy '{name}'; the scenario's policies are "
-                        f"{', '.join(map(repr, known)) or 'none'}"
-                    )
-                out.setdefault(name, []).append(k)
-        return {name: tuple(codes) for name, codes in out.items()}
 
 
 class Assignment:
@@ -249,19 +198,15 @@ def run_world(scenario, design: ExperimentDesign, *, seed, engine: str = "vector
 
 def _scaled(scenario, replicas: int):
     """The scenario with every channel's spend and saturation, and the base, times ``replicas``."""
-    import copy
-
-    from scenarios.loader import scenario_from_data
-
-    data = copy.deepcopy(scenario.data)
-    for ch in data.get("channels", []):
-        ch["daily_spend"] = ch.get("daily_spend", 0.0) * replicas
-        ch["saturation"] = ch["saturation"] * replicas
-    pop = data["population"]
-    pop["initial_customers"] = pop.get("initial_customers", 1000) * replicas
-    if pop.get("arrival_schedule"):
-        pop["arrival_schedule"] = [c * replicas for c in pop["arrival_schedule"]]
-    return scenario_from_data(data, source=f"{scenario.source} x {replicas} replicas", text=scenario.text)
+    pop = scenario.config.population
+    values = {}
+    for ch in scenario.config.channels:
+        values[f"channels.{ch.name}.daily_spend"] = ch.daily_spend * replicas
+        values[f"channels.{ch.name}.saturation"] = ch.saturation * replicas
+    values["population.initial_customers"] = pop.initial_customers * replicas
+    if pop.arrival_schedule:
+        values["population.arrival_schedule"] = [c * replicas for c in pop.arrival_schedule]
+    return scenario.with_values(values, source=f"{scenario.source} x {replicas} replicas")
 
 
 def _outcomes(model, design: ExperimentDesign, assignment: Assignment) -> Outcomes:

@@ -21,11 +21,12 @@ import math
 import mesa
 import numpy as np
 
-from sim.acquisition import Channel
+from sim.acquisition import ARRIVAL_SAMPLERS
 from sim.distributions import order_value_shape
 from sim.draws import customer_ids, customer_keys, trait_draws, uniforms
 from sim.engines.bookkeeping import book_orders, time_rule_due
 from sim.ledger import Ledger
+from sim.policies import check_policy
 from sim.policies.base import Day, Policy, in_codes
 from sim.records import DailyRecorder, RunResult
 from sim.segments import BLOCK_DAYS, Segmenter
@@ -48,7 +49,7 @@ class CustomerModel(mesa.Model):
     Parameters
     ----------
     scenario
-        A loaded :class:`scenarios.loader.Scenario` (validated config plus built policies).
+        A loaded :class:`sim.scenario.Scenario` (validated config plus built policies).
     seed
         Run seed (int or ``SeedSequence``); defaults to the scenario's ``run.seed``.
     customers
@@ -64,10 +65,22 @@ class CustomerModel(mesa.Model):
     log_orders
         Keep every order (day, customer, amount) for :meth:`sim.records.RunResult.orders_frame`
         (memory grows with orders; off by default).
+    arrivals
+        How channels draw their daily counts: ``"poisson"`` (the run's own Poisson draws) or
+        ``"inverse_cdf"`` (one uniform per channel and day, count monotone in spend: allocations
+        compared on one seed see the same arrivals wherever their spend agrees).
+    spend_schedules
+        Channel name -> daily spend for each day of the run, instead of its ``daily_spend``.
     assignment
         Experiment hook with ``start(model, t)`` (each morning), ``arrivals(model, idx, t)``
         (new customers) and ``end_day(model, t)`` (each evening); see :mod:`sim.experiment`.
     """
+
+    #: the lab's scenario (config plus built policies). Mesa >= 3.5 makes ``Model.scenario`` a
+    #: property for its own ``mesa.experimental.scenarios.Scenario`` (which it sets in
+    #: ``Model.__init__`` and gives a ``model`` back-reference); this plain class attribute shadows
+    #: it so that ``scenario`` stays an ordinary attribute on every Mesa line.
+    scenario = None
 
     def __init__(
         self,
@@ -81,13 +94,15 @@ class CustomerModel(mesa.Model):
         policy_arms: dict[str, tuple[int, ...]] | None = None,
         assignment=None,
         log_orders: bool = False,
+        arrivals: str = "poisson",
+        spend_schedules: dict[str, np.ndarray] | None = None,
     ) -> None:
         cfg = scenario.config
-        self.scenario = scenario
         self.config = cfg
         seed = cfg.run.seed if seed is None else seed
         self.streams = make_streams(seed)
         super().__init__(rng=self.streams.mesa)
+        self.scenario = scenario  # after Model.__init__: Mesa >= 3.5 sets its own there (see below)
         self.seed = seed if isinstance(seed, int) else None
         self.days = cfg.run.days if days is None else int(days)
         pop = cfg.population
@@ -107,8 +122,15 @@ class CustomerModel(mesa.Model):
         self.engine = engine
 
         self.graph = StageGraph(cfg)
-        self.channels = [Channel.from_config(c) for c in cfg.channels]
+        if arrivals not in ARRIVAL_SAMPLERS:
+            raise ValueError(f"arrivals must be one of {tuple(ARRIVAL_SAMPLERS)}; got '{arrivals}'")
+        self.channels = [ARRIVAL_SAMPLERS[arrivals].from_config(c) for c in cfg.channels]
         self.channel_names = [c.name for c in self.channels]
+        unknown = sorted(set(spend_schedules or {}) - set(self.channel_names))
+        if unknown:
+            raise ValueError(f"spend_schedules names unknown channels {unknown}; the channels are {self.channel_names}")
+        self.spend_schedules = {self.channel_names.index(name): np.asarray(v, dtype=float)
+                                for name, v in (spend_schedules or {}).items()}  # fmt: skip
         self.channel_index = {c: i for i, c in enumerate(self.channel_names)}
         self.tier_names = [t.name for t in cfg.tiers]
         self.tier_index = {t: i for i, t in enumerate(self.tier_names)}
@@ -157,7 +179,7 @@ class CustomerModel(mesa.Model):
         self.fatigue_multiplier = cfg.customers.fatigue_churn_multiplier
         for p in self.policies:
             try:
-                p.validate_names(self)
+                check_policy(p, cfg)
                 p.reset(self)
             except ValueError as exc:  # say which policy the bad name belongs to
                 raise ValueError(f"policy {p.name!r} ({p.kind}): {exc}") from exc
@@ -176,19 +198,7 @@ class CustomerModel(mesa.Model):
             name = getattr(p, "reactivate_to", None)
             if not name:
                 continue
-            target = self.graph.index.get(name)
-            if target is None:
-                raise ValueError(
-                    f"policy {p.name!r}: reactivate_to: unknown stage '{name}'; "
-                    f"the stages are {', '.join(map(repr, self.graph.names))}"
-                )
-            for src in np.flatnonzero(self.graph.churned):
-                if (int(src), target) not in self.graph.policy_edges:
-                    raise ValueError(
-                        f"policy {p.name!r}: reactivate_to = '{name}', but the scenario declares no "
-                        f"transition from churned stage '{self.graph.names[src]}' to '{name}' with "
-                        f"rule = 'policy'"
-                    )
+            target = self.graph.index[name]  # checked by check_policy: a stage with 'policy' moves to it
             out[k] = target
         return out
 
@@ -203,7 +213,7 @@ class CustomerModel(mesa.Model):
             for i, q in replacements.items():
                 if q.name != before[i].name:
                     raise ValueError(f"a replacement must keep the name {before[i].name!r}; got {q.name!r}")
-                q.validate_names(self)
+                check_policy(q, self.config)
                 q.reset(self)
                 self.policies[i] = q
             self._policy_ids = {id(p): i for i, p in enumerate(self.policies)}
@@ -212,6 +222,41 @@ class CustomerModel(mesa.Model):
             self.policies[:] = before
             self._policy_ids = {id(p): i for i, p in enumerate(self.policies)}
             raise
+
+    def follow(self, scenario) -> None:
+        """Run under ``scenario`` from the next day on: its channel spends, tier thresholds and policies.
+
+        ``scenario`` is this model's scenario with other values (e.g. from
+        :meth:`sim.scenario.Scenario.with_values`): the same config apart from the channels' daily
+        spend, the tiers' thresholds and the policies' parameters, and the same policy names.
+        Policies that differ are swapped in at the same positions, as :meth:`swap_policies` does
+        (the model takes the scenario's policy objects: give it ones no other model uses); when a
+        threshold changes, every policy is reset and every customer re-tiered. All or nothing:
+        raises ValueError, leaving the model unchanged, if the scenario does not fit.
+        """
+        cfg = scenario.config
+        changeable = {"channels": {"__all__": {"daily_spend"}}, "policies": True,
+                      "tiers": {"__all__": {"min_annual_spend", "min_purchases", "min_referrals"}}}  # fmt: skip
+        if cfg.model_dump(exclude=changeable) != self.config.model_dump(exclude=changeable):
+            raise ValueError("follow() takes this model's scenario with other channel spends, tier thresholds or "
+                             "policy parameters; this scenario differs in more")
+        wanted = {p.name: p for p in scenario.policies}
+        if sorted(wanted) != sorted(p.name for p in self.policies):
+            raise ValueError(f"follow() needs the same policies {sorted(p.name for p in self.policies)}; "
+                             f"got {sorted(wanted)}")
+        retier = [t.model_dump() for t in cfg.tiers] != [t.model_dump() for t in self.config.tiers]
+        swaps = {i: wanted[p.name] for i, p in enumerate(self.policies) if retier or wanted[p.name] != p}
+        before = (self.scenario, self.config)
+        self.scenario, self.config = scenario, cfg
+        try:
+            self.swap_policies(swaps)
+        except ValueError:
+            self.scenario, self.config = before
+            raise
+        self.channels = [type(ch).from_config(c) for ch, c in zip(self.channels, cfg.channels)]
+        if retier:
+            self.segmenter = Segmenter(cfg)
+            self.segmenter.update_tiers(self.state, slice(0, self.state.n))
 
     # --- ids and lookups ------------------------------------------------------------------------
 
@@ -279,8 +324,8 @@ class CustomerModel(mesa.Model):
             self._add_customers(int(self.base_schedule[t]), channel=NONE, stage=self.base_stage, t=t)
         rng = self.streams.arrivals
         for k, ch in enumerate(self.channels):
-            count = ch.draw_count(rng)
-            spend = ch.daily_spend
+            spend = float(self.spend_schedules[k][t]) if k in self.spend_schedules else ch.daily_spend
+            count = ch.draw_count(rng, spend)
             self.ledger.add_acquisition(k, spend, count)
             self._add_customers(count, channel=k, stage=self.entry_stage, t=t, cost_each=spend / count if count else 0.0)
             self.recorder.acquired(k, count, spend)

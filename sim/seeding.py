@@ -1,6 +1,6 @@
 """Seeding: one root ``SeedSequence`` per run, spawned into independent streams per subsystem.
 
-Core object: :class:`Streams`. Sequential generators drive arrivals (how many customers each
+Core objects: :class:`Streams` and :func:`seed_plan` (the seeds of many runs, fixed up front). Sequential generators drive arrivals (how many customers each
 channel brings), policies, Mesa and experiment assignment; customers' traits and daily behaviour
 use counter-based draws (:mod:`sim.draws`) under their own keys, so every customer has the same
 random numbers in every world that shares the seed. Adding a policy draw cannot shift the draws
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Streams", "make_streams", "SeedLike"]
+__all__ = ["Streams", "make_streams", "seed_plan", "SeedLike"]
 
 SeedLike = int | np.random.SeedSequence
 
@@ -52,3 +52,19 @@ def make_streams(seed: SeedLike) -> Streams:
     gens = {name: np.random.Generator(np.random.PCG64(ss)) for name, ss in zip(GENERATORS, children)}
     keys = {name: int(ss.generate_state(1, np.uint64)[0]) for name, ss in zip(KEYS, children[len(GENERATORS):])}
     return Streams(**gens, **keys, entropy=int(root.entropy), spawn_key=tuple(root.spawn_key))
+
+
+def seed_plan(seed: int, points: int, replications: int | None = None):
+    """The seeds of replicated work, fixed before any of it is dispatched.
+
+    ``seed_plan(seed, n)`` is ``SeedSequence(seed).spawn(n)``: one child per run.
+    ``seed_plan(seed, points, replications)`` is ``[point][replication]``: one child per point,
+    one grandchild per replication, so adding replications never changes a point's first ones and
+    results do not depend on how the runs are spread over workers.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
+    children = np.random.SeedSequence(int(seed)).spawn(int(points))
+    if replications is None:
+        return children
+    return [child.spawn(int(replications)) for child in children]

@@ -21,7 +21,7 @@ Core objects (one module each):
 
 Example::
 
-    from scenarios.loader import load_scenario
+    from sim.scenario import load_scenario
     from analysis.budget import allocate_budget
 
     result = allocate_budget(load_scenario("retail_tiers"), budget=4000, customers=5000, replications=6)
@@ -29,7 +29,8 @@ Example::
 """
 
 from analysis.budget.allocate import BudgetResult, FrontierPoint, Marginal, Outcome, allocate_budget
-from analysis.budget.evaluate import Estimate, Evaluator, Setting, setting_for
+from analysis.budget.evaluate import Evaluator, Setting, setting_for
+from analysis.estimate import Estimate
 from analysis.budget.levers import (
     OBJECTIVES, BudgetConfig, Lever, LeverConfig, build_levers, equal_split, project_allocation, read_budget_config,
     request_levers,

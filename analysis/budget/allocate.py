@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analysis.budget.evaluate import Estimate, Evaluator, Setting, estimate, paired, setting_for
+from analysis.budget.evaluate import Evaluator, Setting, setting_for
+from analysis.estimate import Estimate, mean_ci, paired
 from analysis.budget.levers import (
     OBJECTIVES, Lever, build_levers, equal_split, project_allocation, read_budget_config, request_levers,
 )  # fmt: skip
@@ -120,7 +121,7 @@ class BudgetResult:
         a, b = self.roi(self.recommended), self.roi(self.equal)
         ok = np.isfinite(a) & np.isfinite(b)
         a, b = a[ok], b[ok]
-        out = {"roi_recommended": estimate(a).to_dict(), "roi_equal": estimate(b).to_dict(),
+        out = {"roi_recommended": mean_ci(a).to_dict(), "roi_equal": mean_ci(b).to_dict(),
                "difference": paired(a, b).to_dict(), "uplift": None, "uplift_ci_low": None, "uplift_ci_high": None}
         if a.size >= 2 and b.mean() != 0:
             from scipy import stats
@@ -146,7 +147,7 @@ def _outcome(levers: list[Lever], x, reps: list[dict], days: int) -> Outcome:
     for lv in levers:
         key = "channel_spend" if lv.kind == "channel" else "policy_costs"
         realised[lv.name] = float(np.mean([r[key].get(lv.target, 0.0) for r in reps])) / days
-    return Outcome(tuple(float(v) for v in x), {m: estimate(per_seed[m]) for m in METRICS}, realised, per_seed)
+    return Outcome(tuple(float(v) for v in x), {m: mean_ci(per_seed[m]) for m in METRICS}, realised, per_seed)
 
 
 def _check_money(value, what: str) -> None:
@@ -175,20 +176,20 @@ def allocate_budget(scenario, *, budget: float | None = None, objective: str | N
     cfg = read_budget_config(scenario)
     objective = objective or cfg.objective or "profit"
     if method not in METHODS:
-        raise ConfigError(f"--method must be one of {', '.join(METHODS)}; got '{method}'")
+        raise ConfigError(f"method must be one of {', '.join(METHODS)}; got '{method}'")
     if objective not in OBJECTIVES:
-        raise ConfigError(f"--objective must be one of {', '.join(OBJECTIVES)}; got '{objective}'")
+        raise ConfigError(f"objective must be one of {', '.join(OBJECTIVES)}; got '{objective}'")
     min_ltv_cac = min_ltv_cac if min_ltv_cac is not None else cfg.min_ltv_cac
     if min_ltv_cac is not None and not (math.isfinite(min_ltv_cac) and min_ltv_cac > 0):
-        raise ConfigError(f"--min-ltv-cac must be a number > 0; got {min_ltv_cac}")
+        raise ConfigError(f"min_ltv_cac must be a number > 0; got {min_ltv_cac}")
     total = budget if budget is not None else cfg.total
     _check_money(total, "the budget (--budget or [budget].total, per day)")
     levels = [float(b) for b in frontier]
     for b in levels:
-        _check_money(b, f"--frontier level {b:g}")
+        _check_money(b, f"frontier level {b:g}")
     days = int(horizon or scenario.config.run.days)
     if days < 1:
-        raise ConfigError(f"--horizon must be >= 1 day; got {days}")
+        raise ConfigError(f"horizon must be >= 1 day; got {days}")
     seed = scenario.config.run.seed if seed is None else int(seed)
     n0 = scenario.config.population.initial_customers if customers is None else int(customers)
     requests = request_levers(scenario, cfg, days)
@@ -243,7 +244,7 @@ def allocate_budget(scenario, *, budget: float | None = None, objective: str | N
             sign = 1.0 if direction == "next" else -1.0
             d_obj = sign * (np.array(probe_o.per_seed[objective]) - np.array(rec.per_seed[objective])) / delta
             d_pro = sign * (np.array(probe_o.per_seed["profit"]) - np.array(rec.per_seed["profit"])) / (delta * days)
-            marginals.append(Marginal(lv.name, delta, direction, estimate(d_obj), estimate(d_pro)))
+            marginals.append(Marginal(lv.name, delta, direction, mean_ci(d_obj), mean_ci(d_pro)))
 
         points = []
         for b in levels:

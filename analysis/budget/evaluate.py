@@ -28,22 +28,21 @@ the raw realised values (what ``lifecycle run`` reports).
 
 from __future__ import annotations
 
-import copy
 import math
-import os
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from sim.acquisition import Channel, expected_customers
+from sim.acquisition import expected_customers
 from analysis.budget.levers import Lever, daily_profile
+from analysis.estimate import Estimate, mean_ci, paired
 from scenarios.errors import ConfigError
+from sim.parallel import Runner, default_workers
+from sim.seeding import seed_plan
 from sim.state import NONE
 
 __all__ = [
-    "Evaluator", "Estimate", "Setting", "setting_for", "simulate", "run_metrics", "estimate", "paired",
-    "InverseCdfChannel", "poisson_quantile",
+    "Evaluator", "Estimate", "Setting", "setting_for", "simulate", "run_metrics", "mean_ci", "paired",
 ]
 
 
@@ -70,124 +69,31 @@ def setting_for(levers: list[Lever], x) -> Setting:
     return Setting(tuple(spend), tuple(cov), tuple(pacing))
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """A mean over replications with its standard error and 95% t-interval (None with one)."""
-
-    mean: float
-    se: float | None
-    ci_low: float | None
-    ci_high: float | None
-    n: int
-
-    def to_dict(self) -> dict:
-        """Plain dict for JSON."""
-        return {"mean": self.mean, "ci_low": self.ci_low, "ci_high": self.ci_high, "se": self.se, "n": self.n}
-
-
-def estimate(values) -> Estimate:
-    """Mean and 95% t-interval of replication values (NaNs, e.g. an undefined LTV/CAC, dropped)."""
-    from scipy import stats
-
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    n = int(x.size)
-    if n == 0:
-        return Estimate(float("nan"), None, None, None, 0)
-    m = float(x.mean())
-    if n < 2:
-        return Estimate(m, None, None, None, n)
-    se = float(x.std(ddof=1) / math.sqrt(n))
-    half = float(stats.t.ppf(0.975, n - 1)) * se
-    return Estimate(m, se, m - half, m + half, n)
-
-
-def paired(a, b) -> Estimate:
-    """The paired (same seeds) difference ``a - b``: mean and 95% t-interval of per-seed differences."""
-    return estimate(np.asarray(a, dtype=float) - np.asarray(b, dtype=float))
-
-
 # --- one simulation ------------------------------------------------------------------------------
 
 
 def scenario_with(scenario, setting: Setting):
-    """The validated scenario with the setting's spends and coverages written into its data."""
-    from scenarios.loader import scenario_from_data
-
-    data = copy.deepcopy(scenario.data) if scenario.data else _parse(scenario)
-    channels = {c.get("name"): c for c in data.get("channels", [])}
-    policies = {p.get("name"): p for p in data.get("policies", [])}
-    unnamed = {p.get("type"): p for p in data.get("policies", []) if "name" not in p}
-    for name, v in setting.spend:
-        channels[name]["daily_spend"] = float(v)
-    for name, c in setting.coverage:
-        table = policies.get(name) or unnamed.get(name)
-        if table is None:
-            raise ConfigError(f"{scenario.source}: policy '{name}' not found in the scenario's data")
-        table["coverage"] = float(c)
-    return scenario_from_data(data, source=scenario.source, text=scenario.text)
-
-
-def _parse(scenario) -> dict:
-    import tomllib
-
-    if not scenario.text:
-        raise ConfigError(f"{scenario.source}: the budget needs the scenario's TOML data; load it with load_scenario")
-    return tomllib.loads(scenario.text)
-
-
-@dataclass(frozen=True)
-class InverseCdfChannel(Channel):
-    """A channel whose daily Poisson count is drawn by inverse CDF from exactly one uniform.
-
-    Same distribution as :meth:`Channel.draw_count`, but the arrivals stream advances by one draw per
-    channel and day whatever the spend, and the count is monotone in spend for a given uniform. So
-    under one seed, two allocations see the same arrival uniforms, a channel's arrivals change
-    only where its own spend changes, and later draws are never shifted (common random numbers).
-    """
-
-    def draw_count(self, rng: np.random.Generator, spend: float | None = None) -> int:
-        """Customers acquired today: the Poisson quantile of one uniform from ``rng``."""
-        u = float(rng.random())
-        s = self.daily_spend if spend is None else spend
-        if s <= 0:
-            return 0
-        return poisson_quantile(u, float(expected_customers(s, self.saturation, self.cac)))
-
-
-def poisson_quantile(u: float, lam: float) -> int:
-    """Smallest ``k`` with ``P(Poisson(lam) <= k) >= u`` (exact CDF search from a normal guess)."""
-    from scipy.special import ndtri, pdtr
-
-    if lam <= 0 or u <= 0:
-        return 0
-    k = max(0, int(lam + math.sqrt(lam) * float(ndtri(min(u, 1 - 1e-16)))))
-    while pdtr(k, lam) < u:
-        k += 1
-    while k > 0 and pdtr(k - 1, lam) >= u:
-        k -= 1
-    return k
+    """The validated scenario with the setting's channel spends and policy coverages."""
+    values = {f"channels.{name}.daily_spend": float(v) for name, v in setting.spend}
+    values.update({f"policies.{name}.coverage": float(c) for name, c in setting.coverage})
+    return scenario.with_values(values, source=scenario.source)
 
 
 def simulate(scenario, setting: Setting, seed, *, customers: int | None, days: int, smoothing: bool) -> dict:
     """Run the scenario at ``setting`` for one replication seed; return :func:`run_metrics`.
 
-    Channels draw arrivals through :class:`InverseCdfChannel`; a paced channel's spend is set day by
-    day from its profile.
+    Channels draw arrivals by inverse CDF (``arrivals="inverse_cdf"``, one uniform per channel and
+    day); a paced channel's spend follows its profile day by day (``spend_schedules``).
     """
     from sim.model import CustomerModel
 
     sc = scenario_with(scenario, setting)
-    model = CustomerModel(sc, seed=seed, customers=customers, days=days, engine="vector")
     paced = dict(setting.pacing)
-    keyed = [InverseCdfChannel(**asdict(ch)) for ch in model.channels]
-    profiles = {k: ch.daily_spend * daily_profile(paced[ch.name], days)
-                for k, ch in enumerate(keyed) if ch.name in paced}
-    model.channels[:] = keyed
-    for t in range(days):
-        for k, spend in profiles.items():
-            model.channels[k] = replace(keyed[k], daily_spend=float(spend[t]))
-        model.step()
+    schedules = {c.name: c.daily_spend * daily_profile(paced[c.name], days) for c in sc.config.channels if c.name in paced}
+    model = CustomerModel(sc, seed=seed, customers=customers, days=days, engine="vector", arrivals="inverse_cdf",
+                          spend_schedules=schedules)
+    model.run()
+    profiles = {model.channel_index[name]: spend for name, spend in schedules.items()}
     return run_metrics(model.result(), model, days, profiles, smoothing=smoothing)
 
 
@@ -259,21 +165,9 @@ def _day_weights(lam: np.ndarray, realised: np.ndarray) -> np.ndarray:
 
 # --- worker processes ------------------------------------------------------------------------------
 
-_WORKER: dict = {}
-
-
-def _init_worker(data: dict, source: str, text: str) -> None:
-    from scenarios.loader import scenario_from_data
-    from sim.engines.vector import one_kernel_thread
-
-    one_kernel_thread()  # the processes are the parallelism
-
-    _WORKER["scenario"] = scenario_from_data(data, source=source, text=text)
-
-
 def _work(task) -> dict:
-    setting, seed, customers, days, smoothing = task
-    return simulate(_WORKER["scenario"], setting, seed, customers=customers, days=days, smoothing=smoothing)
+    scenario, setting, seed, customers, days, smoothing = task
+    return simulate(scenario, setting, seed, customers=customers, days=days, smoothing=smoothing)
 
 
 class Evaluator:
@@ -286,21 +180,21 @@ class Evaluator:
     def __init__(self, scenario, *, customers: int | None, days: int, replications: int, seed: int,
                  workers: int = 1, smoothing: bool = True) -> None:
         if replications < 1:
-            raise ConfigError(f"--replications must be >= 1; got {replications}")
+            raise ConfigError(f"replications must be >= 1; got {replications}")
         if days < 1:
-            raise ConfigError(f"--horizon must be >= 1 day; got {days}")
+            raise ConfigError(f"horizon must be >= 1 day; got {days}")
         self.scenario = scenario
         self.customers = customers
         self.days = int(days)
         self.replications = int(replications)
         self.seed = int(seed)
         self.smoothing = bool(smoothing)
-        children = np.random.SeedSequence(self.seed).spawn(2 * self.replications)
+        children = seed_plan(self.seed, 2 * self.replications)
         self.seeds = {"opt": children[: self.replications], "report": children[self.replications:]}
-        self.workers = max(1, min(int(workers), os.cpu_count() or 1))
+        self.workers = max(1, min(int(workers), default_workers()))
         self.simulations = 0
         self._cache: dict = {}
-        self._pool: ProcessPoolExecutor | None = None
+        self._runner = Runner(workers=self.workers)
         self._base_spend = {c.name: float(c.daily_spend) for c in scenario.config.channels}
         self._base_coverage = {p.name: float(p.params.coverage) for p in scenario.policies}
 
@@ -312,9 +206,7 @@ class Evaluator:
 
     def close(self) -> None:
         """Stop the worker processes."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        self._runner.close()
 
     def _key(self, setting: Setting, which: str):
         """Cache key: what the setting changes in the scenario (to 1e-9), so equal runs share a key."""
@@ -335,7 +227,7 @@ class Evaluator:
             key = self._key(s, seeds)
             if key not in self._cache and key not in pending:
                 pending.append(key)
-                todo.extend((s, ss, self.customers, self.days, self.smoothing) for ss in self.seeds[seeds])
+                todo.extend((self.scenario, s, ss, self.customers, self.days, self.smoothing) for ss in self.seeds[seeds])
         if todo:
             results = self._run(todo)
             r = self.replications
@@ -345,11 +237,4 @@ class Evaluator:
 
     def _run(self, tasks: list) -> list[dict]:
         self.simulations += len(tasks)
-        if self.workers <= 1 or len(tasks) <= 1:
-            return [simulate(self.scenario, s, ss, customers=c, days=d, smoothing=sm) for s, ss, c, d, sm in tasks]
-        if self._pool is None:
-            sc = self.scenario
-            data = sc.data if sc.data else _parse(sc)
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker,
-                                             initargs=(data, sc.source, sc.text))
-        return list(self._pool.map(_work, tasks))
+        return self._runner.map(_work, tasks)

@@ -27,13 +27,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.acquisition import expected_customers
+from scenarios.designs import BudgetConfig, LeverConfig
 from scenarios.errors import ConfigError
+from sim.acquisition import expected_customers
 
 __all__ = [
     "BudgetConfig", "LeverConfig", "LeverRequest", "Lever", "OBJECTIVES", "read_budget_config",
@@ -43,39 +42,9 @@ __all__ = [
 OBJECTIVES = ("profit", "ltv_cac", "customers")
 
 
-class LeverConfig(BaseModel):
-    """One ``[[budget.levers]]`` table: a channel or policy name and optional daily bounds."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str = Field(min_length=1, description="a channel or policy name; 'channel:x' / 'policy:x' if both exist")
-    min: float | None = Field(None, description="least daily spend on this lever")
-    max: float | None = Field(None, description="most daily spend on this lever")
-    pacing: Literal["even"] | list[float] = Field(
-        "even", description="channels only: relative spend per equal block of the horizon (mean 1)"
-    )
-
-
-class BudgetConfig(BaseModel):
-    """The ``[budget]`` table of a scenario."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    total: float | None = Field(None, description="daily budget over the levers")
-    levers: list[LeverConfig] | None = Field(None, description="default: paid channels + policies with a cost")
-    objective: Literal["profit", "ltv_cac", "customers"] | None = None
-    min_ltv_cac: float | None = None
-
-
 def read_budget_config(scenario) -> BudgetConfig:
-    """The scenario's ``[budget]`` table, validated (an empty config if there is none)."""
-    raw = scenario.config.budget
-    if raw is None:
-        return BudgetConfig()
-    try:
-        return BudgetConfig.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
-        raise ConfigError(f"{scenario.source}: budget.{loc}: {err['msg']}") from None
+    """The scenario's ``[budget]`` table (validated with the file; an empty config if there is none)."""
+    return scenario.config.budget or BudgetConfig()
 
 
 @dataclass(frozen=True)

@@ -15,24 +15,9 @@ from lifecycle.cli.base import echo_json, main
 @click.option("--json", "as_json", is_flag=True)
 def analytic_cmd(scenario, horizon, simulate, customers, as_json) -> None:
     """Exact stage occupancy and discounted value of a Markov SCENARIO (default: markov_value)."""
-    from analysis.analytic import analytic_summary
-    from scenarios.loader import load_scenario
+    from analysis.analytic import analytic
 
-    sc = load_scenario(scenario)
-    out = analytic_summary(sc, horizon)
-    if simulate:
-        from sim.model import CustomerModel
-
-        model = CustomerModel(sc, customers=customers, days=out["horizon_days"], engine="vector")
-        res = model.run()
-        n = res.n_customers
-        value = res.customers["value"]
-        out["simulation"] = {
-            "customers": n,
-            "value_per_customer": float(value.mean()),
-            "value_se": float(value.std(ddof=1) / n**0.5),
-            "occupancy_final": {k: int(res.daily[f"stage:{k}"].iloc[-1]) / n for k in out["stages"]},
-        }
+    out = analytic(scenario, horizon, simulate=simulate, customers=customers)
     if as_json:
         echo_json(out)
         return

@@ -34,9 +34,9 @@ def main() -> None:
 
 
 def echo_json(obj) -> None:
-    from sim.output import _jsonable
+    from sim.output import jsonable
 
-    click.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=_jsonable))
+    click.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=jsonable))
 
 
 def progress(total: int, label: str):

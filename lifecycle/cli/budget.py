@@ -47,10 +47,10 @@ def _floats(text: str | None, option: str) -> list[float]:
 def budget_cmd(scenario, budget, objective, horizon, customers, min_ltv_cac, replications, seed, frontier, workers,
                method, max_evaluations, smoothing, out, force, as_json) -> None:
     """Split a daily budget over SCENARIO's channels and retention levers, by simulation."""
-    from scenarios.loader import load_scenario
+    from sim.scenario import load_scenario
     from analysis.budget import allocate_budget, result_dict, result_text, write_outputs
     from sim.output import atomic_output_dir, check_output_dir
-    from sim.replicate import default_workers
+    from sim.parallel import default_workers
 
     sc = load_scenario(scenario)
     levels = _floats(frontier, "--frontier")

@@ -31,32 +31,6 @@ def _parse_arms(arms: tuple[str, ...], allocation: str | None):
     return [{"name": n, "policies": p, "share": s} for (n, p), s in zip(parsed, shares)]
 
 
-def _design(sc, arms, allocation, warmup, days, customers, stratify_by):
-    from pydantic import ValidationError
-
-    from scenarios.errors import ConfigError
-    from sim.experiment import ExperimentDesign
-
-    table = dict(sc.config.experiment or {})
-    if arms:
-        table["arms"] = _parse_arms(arms, allocation)
-    elif "arms" not in table:
-        raise ConfigError(f"{sc.source}: no [experiment] table with arms; give --arm NAME=POLICY options")
-    for key, value in (("warmup_days", warmup), ("days", days), ("customers", customers), ("stratify_by", stratify_by)):
-        if value is not None:
-            table[key] = value
-    try:
-        design = ExperimentDesign.model_validate(table)
-        design.policy_arms(sc)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(x) for x in err["loc"])
-        raise ConfigError(f"experiment design: {where + ': ' if where else ''}{err['msg'].removeprefix('Value error, ')}") from None
-    except ValueError as exc:
-        raise ConfigError(f"experiment design: {exc}") from None
-    return design
-
-
 @main.command("experiment")
 @click.argument("scenario", required=False)
 @click.option("--arm", "arms", multiple=True, metavar="NAME=POLICY[,POLICY]",
@@ -76,52 +50,24 @@ def _design(sc, arms, allocation, warmup, days, customers, stratify_by):
 def experiment_cmd(scenario, arms, allocation, customers, warmup, days, stratify_by, seed, alpha, min_ltv_cac,
                    truth, out, force, as_json) -> None:
     """Run an A/B(/n) test inside SCENARIO and read it as an analyst would, beside the truth."""
-    from analysis.experiments import Guardrails, analyse, segment_effects, survival_by_arm
-    from scenarios.loader import load_scenario
-    from sim.experiment import run_world
-    from sim.output import atomic_output_dir, check_output_dir
+    from analysis.experiment_runs import experiment_design, run_experiment, write_experiment
+    from sim.output import check_output_dir
+    from sim.scenario import load_scenario
 
     sc = load_scenario(scenario)
-    design = _design(sc, arms, allocation, warmup, days, customers, stratify_by)
+    design = experiment_design(sc, _parse_arms(arms, allocation) if arms else None, warmup_days=warmup, days=days,
+                               customers=customers, stratify_by=stratify_by)
     if out is not None:
         check_output_dir(out, overwrite=force)
-    seed = sc.config.run.seed if seed is None else seed
-    worlds = 1 + (len(design.arms) if truth else 0)
-    update, close = progress(worlds, "worlds")
+    update, close = progress(1 + (len(design.arms) if truth else 0), "worlds")
     try:
-        outcomes = run_world(sc, design, seed=seed)
-        if update:
-            update(1)
-        twins = None
-        if truth:
-            twins = {}
-            for k in range(len(design.arms)):
-                twins[k] = run_world(sc, design, seed=seed, fixed_arm=k)
-                if update:
-                    update(1)
+        report = run_experiment(sc, design, seed=seed, truth=truth, alpha=alpha, min_ltv_cac=min_ltv_cac,
+                                progress=update)
     finally:
         close()
-    report = analyse(outcomes, truth=twins, alpha=alpha, guardrails=Guardrails(min_ltv_cac=min_ltv_cac, alpha=alpha))
-    report.segments = segment_effects(outcomes, alpha=alpha)
-    report.survival = survival_by_arm(outcomes)
-    payload = {
-        "scenario": sc.name,
-        "seed": seed,
-        "design": design.model_dump(),
-        "arms": report.arm_sizes,
-        "srm": report.srm,
-        "results": report.rows,
-        "decisions": report.decisions,
-        "segments": report.segments.to_dict(orient="records"),
-        "logrank": report.survival["logrank"],
-        "notes": report.notes,
-    }
+    payload = report.to_dict()
     if out is not None:
-        from analysis.report import write_experiment_report
-
-        with atomic_output_dir(out, overwrite=force) as tmp:
-            files = write_experiment_report(tmp, payload, report, outcomes)
-        payload["outputs"] = {"folder": str(out), "files": files}
+        payload["outputs"] = {"folder": str(out), "files": write_experiment(report, out, force=force)}
     if as_json:
         echo_json(payload)
     else:
@@ -239,18 +185,14 @@ def power_cmd(baseline, baseline_mean, sd, mde, relative, alpha, power_, n_per_a
 
 def _simulated_power_cmd(scenario, arms, allocation, metric, sizes, durations, replications, workers, seed,
                          alpha, target, out, force, as_json) -> None:
-    from analysis.experiments import METRICS
-    from scenarios.loader import load_scenario
+    from analysis.experiment_runs import experiment_design
+    from analysis.simulated_power import simulated_power, write_power
     from scenarios.errors import ConfigError
-    from sim.output import atomic_output_dir, check_output_dir
-    from sim.replicate import default_workers, simulated_power
+    from sim.output import check_output_dir
+    from sim.scenario import load_scenario
 
     sc = load_scenario(scenario)
-    if metric not in METRICS:
-        raise ConfigError(f"--metric '{metric}': unknown; the experiment metrics are {', '.join(METRICS)}")
-    design = _design(sc, arms, allocation, None, None, None, None)
-    if len(design.arms) != 2:
-        raise ConfigError("simulated power compares two arms; give exactly two --arm options")
+    design = experiment_design(sc, _parse_arms(arms, allocation) if arms else None)
     size_list = _ints(sizes, "--sizes") or [design.customers or sc.config.population.initial_customers]
     days_list = _ints(durations, "--durations") or [design.days]
     if any(s < 20 for s in size_list):
@@ -260,8 +202,8 @@ def _simulated_power_cmd(scenario, arms, allocation, metric, sizes, durations, r
     points = [(s, d) for d in days_list for s in size_list]
     update, close = progress(len(points) * -(-replications // 50), "batches")
     try:
-        results = simulated_power(sc.text, sc.source, design, metric=metric, points=points, replications=replications,
-                                  seed=seed, alpha=alpha, workers=workers or default_workers(), progress=update)
+        results = simulated_power(sc, design, metric=metric, points=points, replications=replications, seed=seed,
+                                  alpha=alpha, workers=workers, progress=update)
     finally:
         close()
     rows = [r.to_dict() for r in results]
@@ -270,16 +212,8 @@ def _simulated_power_cmd(scenario, arms, allocation, metric, sizes, durations, r
                "replications": replications, "seed": seed, "points": rows,
                "first_reaching_target": reached}
     if out is not None:
-        from analysis.report import power_curve_plot
-
-        with atomic_output_dir(out, overwrite=force) as tmp:
-            x = "n_per_arm" if len(size_list) > 1 else "days"
-            fig = power_curve_plot(rows, x=x, target=target)
-            fig.savefig(tmp / "power_curve.png", dpi=100)
-            from sim.output import write_json_atomic
-
-            write_json_atomic(tmp / "power.json", payload)
-        payload["outputs"] = {"folder": str(out), "files": ["power_curve.png", "power.json"]}
+        x = "n_per_arm" if len(size_list) > 1 else "days"
+        payload["outputs"] = {"folder": str(out), "files": write_power(payload, out, x=x, target=target, force=force)}
     if as_json:
         echo_json(payload)
         return

@@ -28,7 +28,7 @@ def scenarios_cmd(as_json: bool) -> None:
 @click.argument("scenario")
 def validate_cmd(scenario: str) -> None:
     """Check a scenario file (or preset) and report the first problem, if any."""
-    from scenarios.loader import load_scenario
+    from sim.scenario import load_scenario
 
     sc = load_scenario(scenario)
     cfg = sc.config
@@ -52,40 +52,23 @@ def validate_cmd(scenario: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 def run_cmd(scenario, customers, days, seed, engine, out, force, counterfactual, as_json) -> None:
     """Run SCENARIO (a preset name or a TOML file; default: the default preset)."""
-    from analysis.metrics import policy_roi, summarize
-    from scenarios.loader import load_scenario
-    from sim.model import CustomerModel
-    from sim.output import atomic_output_dir, check_output_dir, write_run
+    from analysis.runs import run
+    from sim.output import check_output_dir
+    from sim.scenario import load_scenario
 
     sc = load_scenario(scenario)
     if out is not None:
         check_output_dir(out, overwrite=force)  # refuse a bad --out before spending time on the run
-    model = CustomerModel(sc, seed=seed, customers=customers, days=days, engine=engine)
-    update, close = progress(model.days * (2 if counterfactual and sc.policies else 1), "simulating")
+    total = (days or sc.config.run.days) * (2 if counterfactual and sc.policies else 1)
+    update, close = progress(total, "simulating")
     try:
-        result = model.run(progress=update)
-        roi = None
-        if counterfactual and sc.policies:
-            twin = CustomerModel(sc, seed=seed, customers=customers, days=days, engine=model.engine, policies=[])
-            roi = policy_roi(result, twin.run(progress=update))
+        report = run(sc, seed=seed, customers=customers, days=days, engine=engine, counterfactual=counterfactual,
+                     progress=update)
     finally:
         close()
-    summary = {
-        "scenario": sc.name,
-        "source": sc.source,
-        "seed": model.seed,
-        "entropy": model.streams.entropy,
-        "engine": model.engine,
-        "customers": result.n_customers,
-        "initial_customers": int(model.config.population.initial_customers if customers is None else customers),
-        "days": result.days,
-        **summarize(result),
-        "policy_roi": roi,
-    }
+    summary = report.summary()
     if out is not None:
-        with atomic_output_dir(out, overwrite=force) as tmp:
-            files = write_run(result, summary, tmp)
-        summary["outputs"] = {"folder": str(out), "files": files}
+        summary["outputs"] = {"folder": str(out), "files": report.write(out, force=force)}
     if as_json:
         echo_json(summary)
     else:

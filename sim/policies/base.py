@@ -14,6 +14,10 @@ Core objects:
   index arrays, so the same policy serves the per-agent and the vectorised engine.
 
 Policies never own a random generator: they draw from ``day.rng``.
+
+A ``Params`` field can also say how it is shown as a lever on the classroom page:
+``Field(..., json_schema_extra=control("Coupon value (money off)", low=0, high=100, step=1))``.
+:func:`control` only describes; it changes no validation, default or result.
 """
 
 from __future__ import annotations
@@ -27,19 +31,62 @@ from pydantic import BaseModel, ConfigDict, Field
 from sim.state import rows_on_day
 
 if TYPE_CHECKING:  # pragma: no cover
+    from scenarios.schema import ScenarioConfig
     from sim.model import CustomerModel
 
-__all__ = ["Policy", "PolicyParams", "Target", "Offer", "Day", "NoIntervention", "in_codes", "members"]
+__all__ = [
+    "Policy", "PolicyParams", "Target", "Offer", "Day", "NoIntervention", "in_codes", "members", "known_names",
+    "control",
+]  # fmt: skip
 
 _GOLDEN = 0.6180339887498949  # coverage offset between policies (golden-ratio rotation)
+
+
+def control(label: str | None = None, *, low: float | None = None, high: float | None = None,
+            step: float | None = None, stretch: float | None = None, help: str | None = None,
+            names: str | None = None, fields: dict[str, dict] | None = None, hidden: bool = False) -> dict:
+    """How a ``Params`` field is shown as a lever; pass the result as ``Field(json_schema_extra=...)``.
+
+    Only a description for the classroom page (:mod:`lifecycle.app.levers`): it changes no
+    validation, default or result.
+
+    - ``label``: the control's label (default: the field's ``title``, else its name);
+      ``help``: one line under it (default: the field's ``description``).
+    - Numbers get a slider (whole numbers for ``int`` fields) from ``low`` to ``high`` in steps of
+      ``step``. ``high`` is soft: the slider reaches at least ``stretch`` (default 3) times the
+      current value, rounded up to 1, 2, 2.5 or 5 times a power of ten, but never beyond the field's
+      validated maximum (``le``).
+    - ``Literal`` fields get a select of their values; ``names`` makes a ``str`` field a select and
+      a ``list[str]`` field a multi-select of the scenario's ``"stages"``, ``"tiers"``,
+      ``"buyer_tiers"`` (tiers with a threshold), ``"segments"`` or ``"channels"``.
+    - A nested model field (an offer) shows the controls of its own fields, or exactly ``fields``
+      (sub-field name -> ``control(...)``) when given. A ``dict[str, Model]`` field with ``names``
+      shows one group of those controls per name, labelled ``"<name>: <label>"``.
+    - ``hidden=True``: no control for this field.
+
+    A field without this metadata still gets a plain slider if it is a number at the top level of
+    ``Params``; inside a nested model only described fields are shown.
+
+    Examples
+    --------
+    >>> control("Bounty", low=0, high=100, step=1)
+    {'control': {'label': 'Bounty', 'low': 0, 'high': 100, 'step': 1}}
+    """
+    spec = {"label": label, "low": low, "high": high, "step": step, "stretch": stretch, "help": help,
+            "names": names, "fields": fields}  # fmt: skip
+    spec = {k: v for k, v in spec.items() if v is not None}
+    if hidden:
+        spec["hidden"] = True
+    return {"control": spec}
 
 
 class Target(BaseModel):
     """Whom a policy addresses. Empty lists mean 'any'; fields combine with AND, names with OR."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    stages: list[str] = Field(default_factory=list)
-    tiers: list[str] = Field(default_factory=list)
+    stages: list[str] = Field(default_factory=list,
+                              json_schema_extra=control("Target stages (none = all)", names="stages"))
+    tiers: list[str] = Field(default_factory=list, json_schema_extra=control("Target tiers (none = all)", names="tiers"))
     segments: list[str] = Field(default_factory=list)
     channels: list[str] = Field(default_factory=list)
 
@@ -50,11 +97,17 @@ class PolicyParams(BaseModel):
     ``coverage`` is the share of customers the programme can reach at all (1 = everyone it
     targets). Which customers are covered is fixed per customer and policy for the whole run, so
     a budget that pays for half the customers treats the same half every day.
+
+    ``target`` is not a lever unless a policy says so: redeclare it in its ``Params`` as
+    ``target: Target = Field(Target(), json_schema_extra=control("Target"))`` to offer the target
+    stages and tiers on the classroom page.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    target: Target = Target()
-    coverage: float = Field(1.0, ge=0, le=1)
+    target: Target = Field(Target(), json_schema_extra=control("Target", hidden=True))
+    coverage: float = Field(1.0, ge=0, le=1, json_schema_extra=control(
+        "Reach (share of customers)", low=0, high=1, step=0.05, stretch=1,
+        help="Share of customers the programme can reach."))
 
 
 @dataclass(frozen=True)
@@ -122,20 +175,27 @@ class Policy:
 
     # --- helpers for subclasses ------------------------------------------------------------
 
-    def validate_names(self, model: CustomerModel) -> None:
-        """Check that the target names exist in the model's scenario; raise ValueError if not."""
+    def check(self, config: ScenarioConfig) -> None:
+        """Check the names this policy refers to against the scenario; raise ValueError if one is unknown.
+
+        The base checks ``target``; a policy naming other things (a channel, tiers) extends it,
+        calling ``super().check(config)``. Runs when a scenario is validated, before any model.
+        """
         t = self.params.target
         for field, known in (
-            ("stages", model.graph.names),
-            ("tiers", model.tier_names),
-            ("segments", model.segment_names),
-            ("channels", model.channel_names),
+            ("stages", [s.name for s in config.stages]),
+            ("tiers", [x.name for x in config.tiers]),
+            ("segments", [x.name for x in config.rfm.segments]),
+            ("channels", [x.name for x in config.channels]),
         ):
             for value in getattr(t, field):
                 if value not in known:
-                    raise ValueError(
-                        f"target.{field}: unknown name '{value}'; known: {', '.join(map(repr, known)) or 'none'}"
-                    )
+                    raise ValueError(f"target.{field}: unknown name '{value}'; known: {known_names(known)}")
+
+
+def known_names(names) -> str:
+    """``'a', 'b'`` for an error message, or ``none``."""
+    return ", ".join(map(repr, names)) or "none"
 
 
 class NoIntervention(Policy):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from sim.policies.base import Day, Policy, PolicyParams
+from sim.policies.base import Day, Policy, PolicyParams, control
 
 __all__ = ["ContactCap"]
 
@@ -22,7 +22,9 @@ class ContactCap(Policy):
     priority = 0
 
     class Params(PolicyParams):
-        max_per_week: int = Field(2, ge=0)
+        max_per_week: int = Field(2, ge=0, json_schema_extra=control(
+            "Contact cap (per customer per week)", low=0, high=7, step=1, stretch=1,
+            help="Contacts beyond it are not sent."))
 
     def apply(self, day: Day) -> None:
         day.contact_cap = self.params.max_per_week

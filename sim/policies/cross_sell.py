@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from sim.policies.base import Day, Policy, PolicyParams
+from sim.policies.base import Day, Policy, PolicyParams, control
 
 __all__ = ["CrossSell"]
 
@@ -20,8 +20,9 @@ class CrossSell(Policy):
     kind = "cross_sell"
 
     class Params(PolicyParams):
-        basket_multiplier: float = Field(1.15, ge=0)
-        cost_per_order: float = Field(0.5, ge=0)
+        basket_multiplier: float = Field(1.15, ge=0, json_schema_extra=control(
+            "Basket multiplier (x)", low=0.5, high=2, step=0.05, stretch=1))
+        cost_per_order: float = Field(0.5, ge=0, json_schema_extra=control("Cost per order", low=0, high=5, step=0.1))
 
     def apply(self, day: Day) -> None:
         day.scale_target(self.params.target, basket=self.params.basket_multiplier)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from sim.policies.base import Day, Policy, PolicyParams, members
+from sim.policies.base import Day, Policy, PolicyParams, control, known_names, members
 
 __all__ = ["TierBenefit", "Loyalty"]
 
@@ -21,10 +21,14 @@ class TierBenefit(BaseModel):
     """What members of one value tier get, and what it costs."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    purchase_multiplier: float = Field(1.0, ge=0)
+    purchase_multiplier: float = Field(1.0, ge=0, json_schema_extra=control(
+        "purchase multiplier", low=0.5, high=2, step=0.05, stretch=1, help="Above 1: members buy more often."))
     basket_multiplier: float = Field(1.0, ge=0)
-    churn_multiplier: float = Field(1.0, ge=0)
-    cost_share_of_spend: float = Field(0.0, ge=0, le=1)
+    churn_multiplier: float = Field(1.0, ge=0, json_schema_extra=control(
+        "churn multiplier", low=0, high=1.5, step=0.05, stretch=1, help="Below 1: members leave less often."))
+    cost_share_of_spend: float = Field(0.0, ge=0, le=1, json_schema_extra=control(
+        "benefit cost (share of spend)", low=0, high=0.2, step=0.005, stretch=1,
+        help="What the tier's benefits cost, as a share of the member's spend."))
 
 
 class Loyalty(Policy):
@@ -33,17 +37,25 @@ class Loyalty(Policy):
     kind = "loyalty"
 
     class Params(PolicyParams):
-        points_per_unit: float = Field(1.0, ge=0, description="points per unit of money spent")
-        point_value: float = Field(0.01, ge=0, description="cost of one redeemed point")
-        redemption_rate: float = Field(0.6, ge=0, le=1, description="share of points ever redeemed")
-        benefits: dict[str, TierBenefit] = Field(default_factory=dict, description="tier name -> benefit")
+        points_per_unit: float = Field(1.0, ge=0, description="points per unit of money spent",
+                                       json_schema_extra=control("Points per unit spent", low=0, high=5, step=0.5,
+                                                                 help="Points cost point value x redemption rate."))
+        point_value: float = Field(0.01, ge=0, description="cost of one redeemed point",
+                                   json_schema_extra=control(hidden=True))
+        redemption_rate: float = Field(0.6, ge=0, le=1, description="share of points ever redeemed",
+                                       json_schema_extra=control(hidden=True))
+        # one group of benefit levers per value tier with a threshold (and per tier named already)
+        benefits: dict[str, TierBenefit] = Field(default_factory=dict, description="tier name -> benefit",
+                                                 json_schema_extra=control(names="buyer_tiers"))
+
+    def check(self, config) -> None:
+        super().check(config)
+        known = [t.name for t in config.tiers]
+        for tier in self.params.benefits:
+            if tier not in known:
+                raise ValueError(f"benefits: unknown tier '{tier}'; known: {known_names(known)}")
 
     def reset(self, model) -> None:
-        for tier in self.params.benefits:
-            if tier not in model.tier_index:
-                raise ValueError(
-                    f"benefits: unknown tier '{tier}'; known: {', '.join(map(repr, model.tier_names)) or 'none'}"
-                )
         self.tier_codes_ = {model.tier_index[k]: v for k, v in self.params.benefits.items()}
         # tiers that can hold customers who never bought (benefits need at least one purchase)
         self.open_tiers_ = {t.name for t in model.config.tiers if t.min_purchases == 0}

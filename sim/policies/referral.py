@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from sim.policies.base import Day, Policy, PolicyParams
+from sim.policies.base import Day, Policy, PolicyParams, control, known_names
 
 __all__ = ["Referral"]
 
@@ -21,15 +21,20 @@ class Referral(Policy):
     kind = "referral"
 
     class Params(PolicyParams):
-        daily_rate: float = Field(0.002, ge=0, le=1, description="daily chance a targeted buyer refers someone")
-        bounty: float = Field(15.0, ge=0)
+        daily_rate: float = Field(0.002, ge=0, le=1, description="daily chance a targeted buyer refers someone",
+                                  json_schema_extra=control("Daily chance to refer", low=0, high=0.01, step=0.0005,
+                                                            help="Per targeted buyer and day."))
+        bounty: float = Field(15.0, ge=0, json_schema_extra=control(
+            "Referral bounty", low=0, high=100, step=1, help="Paid per referred customer."))
         channel: str = "referral"
 
-    def reset(self, model) -> None:
-        if self.params.channel not in model.channel_index:
+    def check(self, config) -> None:
+        super().check(config)
+        known = [c.name for c in config.channels]
+        if self.params.channel not in known:
             raise ValueError(
                 f"channel: unknown channel '{self.params.channel}'; referred customers need a channel "
-                f"declared in [[channels]] (known: {', '.join(map(repr, model.channel_names)) or 'none'})"
+                f"declared in [[channels]] (known: {known_names(known)})"
             )
 
     def apply(self, day: Day) -> None:

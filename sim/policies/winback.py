@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field, model_validator
 
-from sim.policies.base import Day, Policy, PolicyParams, in_codes
+from sim.policies.base import Day, Policy, PolicyParams, control, in_codes, known_names
 from sim.policies.offers import OfferParams, _check_reactivation
 
 __all__ = ["WinBack"]
@@ -23,12 +23,22 @@ class WinBack(Policy):
     kind = "winback"
 
     class Params(PolicyParams):
-        light_after_days: int = Field(45, ge=1, le=365)
-        heavy_after_days: int = Field(90, ge=1, le=365)
-        rich_tiers: list[str] = Field(default_factory=list)
-        light_offer: OfferParams = OfferParams(discount=10, min_spend=100, valid_days=14, purchase_lift=1.3)
-        heavy_offer: OfferParams = OfferParams(
-            discount=50, min_spend=200, valid_days=21, purchase_lift=1.8, send_cost=0.1
+        light_after_days: int = Field(45, ge=1, le=365, json_schema_extra=control(
+            "Light warning offer after (days)", low=1, high=180, step=1, stretch=1, help="Days without a purchase."))
+        heavy_after_days: int = Field(90, ge=1, le=365, json_schema_extra=control(
+            "Heavy warning offer after (days)", low=2, high=365, step=1, stretch=1,
+            help="Must be later than the light warning."))
+        rich_tiers: list[str] = Field(default_factory=list, json_schema_extra=control(
+            "Tiers that get rich offers", names="tiers", help="Everyone else gets a cheap reminder."))
+        light_offer: OfferParams = Field(
+            OfferParams(discount=10, min_spend=100, valid_days=14, purchase_lift=1.3),
+            json_schema_extra=control(fields={"discount": control("Light offer value (money off)", low=0, high=100,
+                                                                  step=1)}),
+        )
+        heavy_offer: OfferParams = Field(
+            OfferParams(discount=50, min_spend=200, valid_days=21, purchase_lift=1.8, send_cost=0.1),
+            json_schema_extra=control(fields={"discount": control("Heavy offer value (money off)", low=0, high=150,
+                                                                  step=1)}),
         )
         reminder: OfferParams = OfferParams(
             discount=0, min_spend=0, valid_days=7, purchase_lift=1.1, send_cost=0.01
@@ -45,12 +55,14 @@ class WinBack(Policy):
                 )
             return self
 
-    def reset(self, model) -> None:
+    def check(self, config) -> None:
+        super().check(config)
+        known = [t.name for t in config.tiers]
         for tier in self.params.rich_tiers:
-            if tier not in model.tier_index:
-                raise ValueError(
-                    f"rich_tiers: unknown tier '{tier}'; known: {', '.join(map(repr, model.tier_names)) or 'none'}"
-                )
+            if tier not in known:
+                raise ValueError(f"rich_tiers: unknown tier '{tier}'; known: {known_names(known)}")
+
+    def reset(self, model) -> None:
         self.rich_codes_ = np.array([model.tier_index[k] for k in self.params.rich_tiers], dtype=np.int16)
 
     def apply(self, day: Day) -> None:

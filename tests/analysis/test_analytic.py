@@ -23,7 +23,8 @@ import pytest
 from scipy import stats
 
 from analysis.analytic import analytic_summary, markov_chain
-from scenarios.loader import load_scenario, parse_scenario, presets
+from scenarios.loader import presets
+from sim.scenario import load_scenario, parse_scenario
 from scenarios.errors import ConfigError
 from sim.model import CustomerModel
 from tests.sim.parity import scenario_variant

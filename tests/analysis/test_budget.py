@@ -32,9 +32,10 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scenarios.loader import load_scenario, parse_scenario
+from sim.scenario import load_scenario, parse_scenario
 from analysis.budget import allocate_budget, project_allocation
-from analysis.budget.evaluate import Evaluator, Setting, poisson_quantile, simulate
+from analysis.budget.evaluate import Evaluator, Setting, simulate
+from sim.acquisition import poisson_quantile
 from analysis.budget.optimise import TOL
 from lifecycle.cli import main
 from scenarios.errors import ConfigError
@@ -247,7 +248,6 @@ def test_min_ltv_cac_is_a_constraint():
     "extra, budget, match",
     [
         ("", -5.0, "must be >= 0"),
-        ('[budget]\n[[budget.levers]]\nname = "cheep"\n', B, "unknown lever 'cheep'.*cheap, premium"),
         ('[budget]\n[[budget.levers]]\nname = "cheap"\nmin = 900.0\nmax = 100.0\n', B, "min 900 > max 100"),
         ('[budget]\n[[budget.levers]]\nname = "cheap"\nmin = 1000.0\n[[budget.levers]]\nname = "premium"\nmin = 600.0\n',
          B, "infeasible budget: the lever minimums cheap \\(min 1,000.00\\), premium \\(min 600.00\\)"),
@@ -255,7 +255,7 @@ def test_min_ltv_cac_is_a_constraint():
          B, "infeasible budget: the lever maximums cheap \\(max 500.00\\), premium \\(max 600.00\\)"),
         ('[budget]\n[[budget.levers]]\nname = "cheap"\npacing = [1.0, 2.0]\n', B, None),
     ],
-    ids=["negative", "unknown-lever", "min-above-max", "minimums-exceed", "maximums-short", "pacing-ok"],
+    ids=["negative", "min-above-max", "minimums-exceed", "maximums-short", "pacing-ok"],
 )
 def test_bad_budget_questions_raise_clear_errors(extra, budget, match):
     """Negative budgets, unknown levers, inverted or infeasible bounds raise ConfigError naming the levers."""
@@ -265,6 +265,12 @@ def test_bad_budget_questions_raise_clear_errors(extra, budget, match):
         return
     with pytest.raises(ConfigError, match=match):
         allocate_budget(sc, budget=budget, replications=2)
+
+
+def test_an_unknown_lever_is_refused_when_the_scenario_is_loaded():
+    """A misspelt lever name in [budget] is an error naming it and the levers there are, before any run."""
+    with pytest.raises(ConfigError, match=r"budget\.levers\[0\]\.name: unknown lever 'cheep'.*'cheap', 'premium'"):
+        two_channels('[budget]\n[[budget.levers]]\nname = "cheep"\n')
 
 
 def test_non_increasing_response_curve_is_rejected():

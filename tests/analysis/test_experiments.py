@@ -13,7 +13,7 @@ from scipy import stats
 
 from analysis.experiments import _estimate, _metrics, analyse, arm_value
 from analysis.power import proportion_power
-from scenarios.loader import parse_scenario
+from sim.scenario import parse_scenario
 from sim.experiment import ArmSpec, ExperimentDesign, run_world
 
 SCENARIO = """

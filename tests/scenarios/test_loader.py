@@ -15,7 +15,9 @@ from typing import Callable
 
 import pytest
 
-from scenarios.loader import DEFAULT_PRESET, MAX_SCENARIO_BYTES, load_scenario, parse_scenario
+from scenarios.loader import DEFAULT_PRESET, MAX_SCENARIO_BYTES
+
+from sim.scenario import load_scenario, parse_scenario
 from scenarios.errors import ConfigError
 
 

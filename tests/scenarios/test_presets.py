@@ -19,7 +19,8 @@ import pytest
 
 from analysis.markov import discounted_value, expected_occupancy
 from analysis.metrics import summarize
-from scenarios.loader import DEFAULT_PRESET, load_scenario, presets
+from scenarios.loader import DEFAULT_PRESET, presets
+from sim.scenario import load_scenario
 from sim.model import CustomerModel
 from sim.state import NONE
 

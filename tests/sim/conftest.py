@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pytest
 
-from scenarios.loader import parse_scenario
+from sim.scenario import parse_scenario
 
 ENGINES = ("agent", "vector")
 TRAITS = ("purchase_rate", "basket_value", "churn_hazard", "dropout_after_purchase")

@@ -43,7 +43,8 @@ import pytest
 from scipy import stats
 
 from analysis.analytic import analytic_summary
-from scenarios.loader import load_scenario, presets
+from scenarios.loader import presets
+from sim.scenario import load_scenario
 from sim.model import CustomerModel
 from tests.sim.parity import (
     Sample,

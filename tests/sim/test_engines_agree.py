@@ -7,10 +7,14 @@ remain the guard for engines that could not share draws.)
 
 from __future__ import annotations
 
+from importlib import resources
+
 import numpy as np
 import pytest
 
-from scenarios.loader import load_scenario, presets
+from scenarios.loader import presets
+
+from sim.scenario import load_scenario
 from sim.model import CustomerModel
 
 COMPARED = ("stage", "first_purchase", "second_purchase", "last_purchase", "purchases", "first_churn",
@@ -35,9 +39,10 @@ def test_engines_give_identical_customers(name):
 def test_a_planted_one_day_shift_breaks_identity():
     """A time rule firing one day later in one run is caught at once by the identity check."""
     sc = load_scenario("retail_tiers")
-    text = sc.text.replace("after_days = 30\nsince = \"first_purchase\"", "after_days = 31\nsince = \"first_purchase\"")
-    assert text != sc.text
-    from scenarios.loader import parse_scenario
+    original = (resources.files("scenarios") / "presets" / "retail_tiers.toml").read_text(encoding="utf-8")
+    text = original.replace("after_days = 30\nsince = \"first_purchase\"", "after_days = 31\nsince = \"first_purchase\"")
+    assert text != original
+    from sim.scenario import parse_scenario
 
     shifted = parse_scenario(text, source="shifted")
     a = CustomerModel(sc, engine="agent", customers=800, days=90, seed=5).run()

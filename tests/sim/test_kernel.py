@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import sim.engines.vector as vector
-from scenarios.loader import load_scenario
+from sim.scenario import load_scenario
 from sim.engines.kernel import day_kernel, day_kernel_parallel
 from sim.model import CustomerModel
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scenarios.loader import load_scenario
+from sim.scenario import load_scenario
 from sim.model import CustomerModel
 from sim.policies import Coupon
 from sim.state import NONE

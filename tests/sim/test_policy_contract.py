@@ -20,7 +20,7 @@ import pytest
 from pydantic import Field, ValidationError
 
 import sim.policies as policies_mod
-from scenarios.loader import parse_scenario
+from sim.scenario import parse_scenario
 from scenarios.errors import ConfigError
 from sim.model import CustomerModel
 from sim.policies import REGISTRY, NoIntervention, Policy, PolicyParams, build_policy, register

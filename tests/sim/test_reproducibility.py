@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scenarios.loader import load_scenario
+from sim.scenario import load_scenario
 from sim.model import CustomerModel
 from sim.policies import Policy, Referral
 from tests.sim.conftest import make_scenario

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scenarios.loader import load_scenario
+from sim.scenario import load_scenario
 from sim.model import CustomerModel
 from sim.policies import Coupon, Onboarding
 from sim.state import NONE

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import rankdata
 
-from scenarios.loader import load_scenario
+from sim.scenario import load_scenario
 from sim.model import CustomerModel
 from sim.segments import average_ranks, quintile_scores
 

@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from scenarios.loader import load_scenario
+from sim.scenario import load_scenario
 from lifecycle.cli import main
+from analysis.sweeps import sweep_metrics
 from sim.sweep import ResultsStore, SweepSpec, parse_axis, plan, run_sweep
 
 SMALL = dict(customers=600, days=40)
@@ -23,7 +24,7 @@ SMALL = dict(customers=600, days=40)
 
 def _spec(*params, replications=2, **kw):
     sc = load_scenario()
-    return SweepSpec(sc.text, sc.source, tuple(parse_axis(p) for p in params), replications=replications,
+    return SweepSpec(sc, tuple(parse_axis(p) for p in params), replications=replications,
                      **{**SMALL, **kw})
 
 
@@ -53,8 +54,8 @@ def test_latin_and_random_samples_cover_the_ranges():
 def test_embedded_results_do_not_depend_on_worker_count(tmp_path):
     """One worker and two worker processes give identical results."""
     spec = _spec("policies.repurchase_coupon.offer.discount=0,40")
-    one = run_sweep(spec, ResultsStore(tmp_path / "one"), workers=1)
-    two = run_sweep(spec, ResultsStore(tmp_path / "two"), workers=2)
+    one = run_sweep(spec, ResultsStore(tmp_path / "one"), measure=sweep_metrics, workers=1)
+    two = run_sweep(spec, ResultsStore(tmp_path / "two"), measure=sweep_metrics, workers=2)
     pd.testing.assert_frame_equal(one, two)
     assert len(one) == 4 and one["replication"].tolist() == [0, 1, 0, 1]
 
@@ -63,10 +64,10 @@ def test_dask_localcluster_gives_identical_results(tmp_path):
     """A real Dask LocalCluster (2 workers over loopback) reproduces the embedded run bit for bit."""
     distributed = pytest.importorskip("distributed")
     spec = _spec("policies.repurchase_coupon.offer.discount=0,40")
-    embedded = run_sweep(spec, ResultsStore(tmp_path / "embedded"), workers=1)
+    embedded = run_sweep(spec, ResultsStore(tmp_path / "embedded"), measure=sweep_metrics, workers=1)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as cluster:
-        on_dask = run_sweep(spec, ResultsStore(tmp_path / "dask"), scheduler=cluster.scheduler_address)
+        on_dask = run_sweep(spec, ResultsStore(tmp_path / "dask"), measure=sweep_metrics, scheduler=cluster.scheduler_address)
     pd.testing.assert_frame_equal(embedded, on_dask)
 
 
@@ -112,7 +113,7 @@ def test_killed_sweep_resumes_without_losing_or_repeating(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--param", "policies.nope.discount=1,2"], "no item named 'nope'"),
+        (["--param", "policies.nope.discount=1,2"], "no policy named 'nope'"),
         (["--param", "customers.gross_margin=high,low"], "gross_margin"),
         (["--param", "customers.gross_margin=0.2:0.5"], "grid needs listed values"),
         (["--param", "customers.gross_margin"], "NAME=VALUES"),
@@ -141,7 +142,7 @@ def test_results_folder_of_another_sweep_is_refused_untouched(tmp_path):
     assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == snapshot
     again = CliRunner().invoke(main, ["sweep", "--param", "customers.gross_margin=0.3", "--replications", "1",
                                       "--customers", "300", "--days", "10", "--results", str(folder)])
-    assert again.exit_code == 2 and "--resume" in again.output
+    assert again.exit_code == 2 and "resume it" in again.output
 
 
 def test_summary_has_confidence_intervals(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 
 from analysis.calibration import BetaGeoModel, GammaGammaModel, holdout_validation, load_transactions, rfm_summary
 from analysis.calibration.scenario import calibrated_scenario_toml, simulate_cohort
-from scenarios.loader import load_scenario, parse_scenario
+from sim.scenario import load_scenario, parse_scenario
 from sim.model import CustomerModel
 
 TRUE_BGNBD = {"r": 0.5, "alpha": 6.0, "a": 0.8, "b": 2.5}  # weekly: a purchase every ~12 weeks on average

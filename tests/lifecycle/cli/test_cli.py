@@ -141,7 +141,7 @@ def test_run_json_has_the_documented_keys():
 
 
 def _config(name):
-    from scenarios.loader import load_scenario
+    from sim.scenario import load_scenario
 
     return load_scenario(name).config
 

@@ -1,0 +1,131 @@
+"""Calibration end to end: a transaction log in, fitted models, a holdout check and a scenario out.
+
+Core objects: :func:`calibrate` (load, summarise, fit BG/NBD and Gamma-Gamma, validate on the
+holdout against the model and a simulation of the calibrated customers, write the scenario) and
+:class:`Calibration` (the fits, the check, the scenario's TOML, and :meth:`Calibration.to_dict`,
+what ``lifecycle calibrate --json`` prints; :meth:`Calibration.write_scenario` and
+:meth:`Calibration.write_report` write the outputs, never over a user's files without ``force``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.calibration.bgnbd import BetaGeoModel
+from analysis.calibration.gamma_gamma import GammaGammaModel
+from analysis.calibration.holdout import HoldoutResult, holdout_validation
+from analysis.calibration.scenario import DAYS_PER_UNIT, calibrated_scenario_toml, simulate_cohort
+from analysis.calibration.summary import RFMSummary, rfm_summary
+from analysis.calibration.transactions import TransactionLog, load_transactions
+from scenarios.errors import ConfigError
+from sim.scenario import Scenario, parse_scenario
+
+__all__ = ["Calibration", "calibrate"]
+
+
+@dataclass
+class Calibration:
+    """What :func:`calibrate` found: the log, its summary, the fits, the holdout check, the scenario."""
+
+    log: TransactionLog
+    summary: RFMSummary
+    purchases: BetaGeoModel
+    spend: GammaGammaModel
+    check: HoldoutResult
+    scenario: Scenario
+    scenario_text: str
+    payload: dict
+    seed: int
+
+    def to_dict(self) -> dict:
+        """Fits with standard errors, data counts and holdout figures as plain JSON-ready data."""
+        return dict(self.payload)
+
+    def write_scenario(self, path: str | Path, *, force: bool = False) -> None:
+        """Write the calibrated scenario (TOML); an existing file is replaced only with ``force``."""
+        from sim.output import write_text_atomic
+
+        path = Path(path)
+        if path.exists() and not force:
+            raise ConfigError(f"scenario file '{path}': exists; choose another name or replace it on purpose (force)")
+        write_text_atomic(path, self.scenario_text)
+
+    def write_report(self, folder: str | Path, *, force: bool = False) -> list[str]:
+        """Write the tracking, frequency and spend plots and tables into ``folder`` (all or nothing)."""
+        from analysis.calibration.report import write_calibration_report
+        from sim.output import atomic_output_dir
+
+        with atomic_output_dir(folder, overwrite=force) as tmp:
+            return write_calibration_report(tmp, self.summary, self.purchases, self.spend, self.check, seed=self.seed)
+
+
+def calibrate(transactions, *, customer_col: str | None = None, date_col: str | None = None,
+              amount_col: str | None = None, date_format: str | None = None, calibration_end: str | None = None,
+              holdout_end: str | None = None, time_unit: str = "week", keep_same_day: bool = False,
+              name: str = "calibrated", gross_margin: float = 0.3, replications: int = 5, seed: int = 0) -> Calibration:
+    """Fit the buy-till-you-die models to a transaction log and check them on a holdout period.
+
+    ``transactions`` is a file (CSV, whitespace-separated text or Parquet: one row per purchase,
+    customer, date, amount). The calibration period ends on ``calibration_end`` (default: the
+    middle of the log), the holdout on ``holdout_end`` (default: its last day). The returned
+    :class:`Calibration` holds the fits, the holdout check (actual vs model vs ``replications``
+    simulations of the calibrated customers) and a scenario whose customers behave as fitted.
+    """
+    log = load_transactions(transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
+                            date_format=date_format, merge_same_day=not keep_same_day)
+    dates = pd.to_datetime(log.data["date"])
+    first_day, last_day = dates.min().normalize(), dates.max().normalize()
+    if calibration_end is None:
+        calibration_end = (first_day + (last_day - first_day) / 2).normalize().strftime("%Y-%m-%d")
+    if holdout_end is None:
+        holdout_end = last_day.strftime("%Y-%m-%d")
+    summary = rfm_summary(log, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit)
+    purchases = BetaGeoModel().fit(summary)
+    spend = GammaGammaModel().fit(summary)
+    check = holdout_validation(log, summary, purchases)
+    unit = DAYS_PER_UNIT[time_unit]
+    periods = int(check.period_end.size)
+    first = pd.to_datetime(summary.table["first_purchase"]).dt.normalize()
+    offsets = (first - first.min()).dt.days.to_numpy()
+    arrivals = np.bincount(offsets).tolist()
+    text = calibrated_scenario_toml(
+        name=name, source=Path(transactions).name, bgnbd=purchases.params_, gamma_gamma=spend.params_,
+        arrivals=arrivals, days=periods * unit, time_unit=time_unit, gross_margin=gross_margin, seed=seed,
+        calibration_end=str(calibration_end), holdout_end=str(holdout_end),
+    )
+    scenario = parse_scenario(text, source=f"calibrated scenario '{name}'")
+    simulated = simulate_cohort(scenario, periods=periods, days_per_period=unit, replications=replications, seed=seed)
+    check = holdout_validation(log, summary, purchases, simulated_cumulative=simulated)
+    cal = check.n_calibration_periods
+    sim_holdout = simulated[:, -1] - simulated[:, cal - 1]
+    payload = {
+        "source": str(transactions),
+        "customers": int(summary.n_customers),
+        "transactions": int(log.n_rows_used),
+        "rows": {"read": int(log.n_rows_read), "used": int(log.n_rows_used),
+                 "excluded": [{"reason": r, "rows": int(n)} for r, n in log.exclusions]},
+        "customers_excluded": [{"reason": r, "customers": int(n)} for r, n in summary.exclusions],
+        "calibration_end": str(calibration_end), "holdout_end": str(holdout_end), "time_unit": time_unit,
+        "bgnbd": {**purchases.params_, "log_likelihood": purchases.log_likelihood_,
+                  "se": purchases.se_},
+        "gamma_gamma": {**spend.params_, "log_likelihood": spend.log_likelihood_, "se": spend.se_},
+        "holdout": {
+            "periods": periods, "calibration_periods": cal,
+            "actual_repeat_transactions": float(check.actual_cumulative[-1] - check.actual_cumulative[cal - 1]),
+            "expected_repeat_transactions": float(check.expected_cumulative[-1] - check.expected_cumulative[cal - 1]),
+            "simulated_repeat_transactions": float(sim_holdout.mean()),
+            "simulated_repeat_transactions_se": float(sim_holdout.std(ddof=1) / np.sqrt(replications)) if replications > 1 else None,
+            "simulated_replications": replications,
+            "mape_cumulative_holdout_pct": check.mape_holdout,
+            "simulated_mape_cumulative_holdout_pct": check.simulated_mape_holdout,
+            "cumulative_error_at_end_pct": check.cumulative_error_end,
+            "per_customer_correlation": check.correlation,
+            "per_customer_mae": check.mae,
+        },
+    }
+    return Calibration(log=log, summary=summary, purchases=purchases, spend=spend, check=check, scenario=scenario,
+                       scenario_text=text, payload=payload, seed=seed)
