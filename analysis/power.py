@@ -32,7 +32,7 @@ from statsmodels.stats.proportion import proportion_effectsize
 
 from scenarios.errors import ConfigError, ConvergenceError
 
-__all__ = ["PowerResult", "proportion_power", "mean_power", "simulated_power_ci"]
+__all__ = ["PowerResult", "power", "proportion_power", "mean_power", "simulated_power_ci"]
 
 Alternative = Literal["two-sided", "larger", "smaller"]
 ProportionMethod = Literal["cohen-h", "pooled", "unpooled"]
@@ -638,3 +638,35 @@ def simulated_power_ci(
     lo = 0.0 if successes == 0 else max(0.0, centre - half)
     hi = 1.0 if successes == replications else min(1.0, centre + half)
     return p_hat, lo, hi
+
+
+def power(*, baseline: float | None = None, baseline_mean: float | None = None, sd: float | None = None,
+          mde: float | None = None, n_per_arm: float | None = None, power: float | None = None,
+          alpha: float = 0.05, ratio: float = 1.0, alternative: str = "two-sided", relative: bool = False,
+          method: str = "pooled") -> PowerResult:
+    """Solve a two-arm test for the one missing quantity: n per arm, power or the MDE.
+
+    Give ``baseline`` (a proportion, :func:`proportion_power`, with ``method``) or
+    ``baseline_mean`` and ``sd`` (a mean, :func:`mean_power`), and two of ``mde``, ``n_per_arm``
+    and ``power``; with only ``mde`` the power defaults to 0.8 and n is solved for.
+
+    Examples
+    --------
+    >>> power(baseline=0.10, mde=0.02).n_per_arm_ceil
+    3841
+    """
+    if (baseline is None) == (baseline_mean is None):
+        raise ConfigError("give either baseline (a proportion) or baseline_mean with sd (a mean)")
+    if n_per_arm is None and power is None:
+        power = 0.8
+    if mde is None and (n_per_arm is None or power is None):
+        raise ConfigError("to solve for the MDE give both n_per_arm and power")
+    if mde is not None and n_per_arm is not None and power is not None:
+        raise ConfigError("give at most two of mde, n_per_arm and power: the third is solved for")
+    common = dict(mde=mde, n_per_arm=n_per_arm, power=power, alpha=alpha, ratio=ratio, alternative=alternative,
+                  relative=relative)
+    if baseline is not None:
+        return proportion_power(baseline=baseline, method=method, **common)
+    if sd is None:
+        raise ConfigError("baseline_mean needs sd, the standard deviation of the metric")
+    return mean_power(baseline_mean=baseline_mean, sd=sd, **common)

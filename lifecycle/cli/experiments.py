@@ -153,24 +153,12 @@ def power_cmd(baseline, baseline_mean, sd, mde, relative, alpha, power_, n_per_a
         _simulated_power_cmd(scenario, arms, allocation, metric, sizes, durations, replications, workers, seed,
                              alpha, power_ or 0.8, out, force, as_json)
         return
-    from analysis.power import mean_power, proportion_power
+    from analysis.power import power
 
-    if (baseline is None) == (baseline_mean is None):
-        raise ConfigError("give either --baseline (a proportion) or --baseline-mean with --sd (a mean)")
-    if n_per_arm is None and power_ is None:
-        power_ = 0.8
-    if mde is None and (n_per_arm is None or power_ is None):
-        raise ConfigError("to solve for the MDE give both --n and --power")
-    if mde is not None and n_per_arm is not None and power_ is not None:
-        raise ConfigError("give at most two of --mde, --n and --power: the third is solved for")
-    common = dict(mde=mde, n_per_arm=n_per_arm, power=power_, alpha=alpha, ratio=ratio,
-                  alternative=alternative, relative=relative)
-    if baseline is not None:
-        result = proportion_power(baseline=baseline, method=method, **common)
-    else:
-        if sd is None:
-            raise ConfigError("--baseline-mean needs --sd")
-        result = mean_power(baseline_mean=baseline_mean, sd=sd, **common)
+    if baseline_mean is not None and sd is None:
+        raise ConfigError("--baseline-mean needs --sd")
+    result = power(baseline=baseline, baseline_mean=baseline_mean, sd=sd, mde=mde, n_per_arm=n_per_arm, power=power_,
+                   alpha=alpha, ratio=ratio, alternative=alternative, relative=relative, method=method)
     d = result.to_dict()
     if as_json:
         echo_json(d)
