@@ -21,7 +21,6 @@ from analysis.calibration.holdout import HoldoutResult, holdout_validation
 from analysis.calibration.scenario import DAYS_PER_UNIT, calibrated_scenario_toml, simulate_cohort
 from analysis.calibration.summary import RFMSummary, rfm_summary
 from analysis.calibration.transactions import TransactionLog, load_transactions
-from scenarios.errors import ConfigError
 from sim.scenario import Scenario, parse_scenario
 
 __all__ = ["Calibration", "calibrate"]
@@ -49,10 +48,7 @@ class Calibration:
         """Write the calibrated scenario (TOML); an existing file is replaced only with ``force``."""
         from sim.output import write_text_atomic
 
-        path = Path(path)
-        if path.exists() and not force:
-            raise ConfigError(f"scenario file '{path}': exists; choose another name or replace it on purpose (force)")
-        write_text_atomic(path, self.scenario_text)
+        write_text_atomic(Path(path), self.scenario_text, exclusive=not force)
 
     def write_report(self, folder: str | Path, *, force: bool = False) -> list[str]:
         """Write the tracking, frequency and spend plots and tables into ``folder`` (all or nothing)."""

@@ -1,30 +1,90 @@
 """The ``lifecycle`` command group and what its commands share.
 
-Core object: :data:`main`, a click group whose commands live in the other :mod:`lifecycle.cli` modules.
-A user mistake (any :class:`~scenarios.errors.LabError`) prints one ``error:`` paragraph on stderr and
-exits with code 2. Shared helpers: :func:`echo_json` (one JSON object on stdout) and
-:func:`progress` (a progress bar on a terminal only).
+Core object: :data:`main`, a click group whose commands live in the other :mod:`lifecycle.cli`
+modules. Every exception that reaches it is one of:
+
+- a user mistake (any :class:`~scenarios.errors.LabError`, or a file system refusal such as a
+  full disk, a read-only or forbidden destination): one ``error:`` line on stderr, exit code 2;
+  click's own usage errors also exit 2;
+- an interruption: Ctrl+C prints ``interrupted`` and exits 130; SIGTERM exits 143; temporary
+  outputs are removed on the way out;
+- anything else is a bug: one line saying so, with the path of a file holding the traceback,
+  exit code 1.
+
+Shared helpers: :func:`echo_json` (one JSON object on stdout) and :func:`progress` (a progress
+bar on a terminal only).
 """
 
 from __future__ import annotations
 
+import datetime
+import errno
 import json
+import os
 import sys
+import tempfile
+import traceback
+from pathlib import Path
 
 import click
 
 from scenarios.errors import LabError
 
-__all__ = ["main", "echo_json", "progress"]
+__all__ = ["main", "echo_json", "progress", "USER_ERROR", "INTERNAL_ERROR", "INTERRUPTED"]
+
+USER_ERROR = 2
+INTERNAL_ERROR = 1
+INTERRUPTED = 130
+
+#: file system errors that are the user's situation, not the lab's bug
+_USER_OS_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENAMETOOLONG,
+                   errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ENOTEMPTY}
 
 
 class _LabGroup(click.Group):
     def invoke(self, ctx):
+        from sim.output import terminate_as_interrupt
+
+        terminate_as_interrupt()
         try:
             return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
         except LabError as exc:
             click.echo(f"error: {exc}", err=True)
-            ctx.exit(2)
+            ctx.exit(USER_ERROR)
+        except KeyboardInterrupt:
+            click.echo("interrupted (nothing half-written was left behind)", err=True)
+            ctx.exit(INTERRUPTED)
+        except OSError as exc:
+            if exc.errno not in _USER_OS_ERRORS:
+                _internal(ctx, exc)
+            where = f" '{exc.filename}'" if exc.filename else ""
+            click.echo(f"error: cannot write or read{where}: {exc.strerror or exc}", err=True)
+            ctx.exit(USER_ERROR)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: report a bug, not a traceback
+            _internal(ctx, exc)
+
+
+def _internal(ctx, exc: BaseException) -> None:
+    path = _save_traceback(exc)
+    where = f"; the details are in {path}" if path else ""
+    click.echo(f"internal error: {type(exc).__name__}: {exc}. This is a bug in Lifecycle Lab, please report it"
+               f"{where}", err=True)
+    ctx.exit(INTERNAL_ERROR)
+
+
+def _save_traceback(exc: BaseException) -> Path | None:
+    text = "".join(traceback.format_exception(exc))
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    folder = Path(os.environ.get("LIFECYCLE_BUG_DIR") or Path(tempfile.gettempdir()) / "lifecycle-bugs")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"bug-{stamp}-{os.getpid()}.txt"
+        path.write_text(f"lifecycle {' '.join(sys.argv[1:])}\n\n{text}", encoding="utf-8")
+        return path
+    except OSError:
+        return None
 
 
 @click.group(cls=_LabGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,9 +94,10 @@ def main() -> None:
 
 
 def echo_json(obj) -> None:
-    from sim.output import jsonable
+    """Print ``obj`` as one JSON object (numpy numbers as numbers, non-finite numbers as null)."""
+    from sim.output import finite_json, jsonable
 
-    click.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=jsonable))
+    click.echo(json.dumps(finite_json(obj), indent=2, ensure_ascii=False, default=jsonable, allow_nan=False))
 
 
 def progress(total: int, label: str):

@@ -46,12 +46,12 @@ def calibrate_cmd(transactions, customer_col, date_col, amount_col, date_format,
                     replications=replications, seed=seed)
     payload, log = cal.to_dict(), cal.log
     calibration_end, holdout_end = payload["calibration_end"], payload["holdout_end"]
+    if report_dir is not None:  # the report first: if it fails, no scenario file is left behind
+        payload["report_files"] = cal.write_report(report_dir, force=force)
+        payload["report"] = str(report_dir)
     if out_file is not None:
         cal.write_scenario(out_file, force=force)
         payload["scenario_file"] = str(out_file)
-    if report_dir is not None:
-        payload["report_files"] = cal.write_report(report_dir, force=force)
-        payload["report"] = str(report_dir)
     if as_json:
         echo_json(payload)
         return
