@@ -1,8 +1,10 @@
 """Plots of a run: stage populations, cohort retention, money. Each returns a matplotlib Figure.
 
-Core functions: :func:`stage_area`, :func:`retention_plot`, :func:`money_plot`. Stage names are the
-scenario author's and may be any UTF-8 text; :func:`use_unicode_fonts` adds installed CJK fonts as
-fallbacks so that such names render (Debian: ``fonts-wqy-microhei`` or ``fonts-noto-cjk``).
+Core functions: :func:`stage_area`, :func:`retention_plot`, :func:`money_plot`. Stage and channel
+names are the scenario author's and may be any UTF-8 text; each plot is built inside
+:func:`analysis.fonts.plot_fonts`, which adds the installed CJK fonts as fallbacks (Debian:
+``fonts-wqy-microhei``) without changing rcParams outside the plot, and warns once if no
+installed font has some of the labels' glyphs.
 """
 
 from __future__ import annotations
@@ -11,26 +13,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
 
+from analysis.fonts import unicode_labels  # noqa: E402
 from analysis.metrics import retention_curve  # noqa: E402
 
-__all__ = ["stage_area", "retention_plot", "money_plot", "use_unicode_fonts", "FALLBACK_FONTS"]
-
-FALLBACK_FONTS = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans CJK JP", "Droid Sans Fallback")
+__all__ = ["stage_area", "retention_plot", "money_plot"]
 
 
-def use_unicode_fonts() -> list[str]:
-    """Put DejaVu Sans first and any installed CJK font after it; return the fonts used."""
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    family = ["DejaVu Sans"] + [f for f in FALLBACK_FONTS if f in installed]
-    matplotlib.rcParams["font.family"] = family
-    return family
-
-
+@unicode_labels
 def stage_area(result):
     """Customers per stage over time, as a stacked area."""
-    use_unicode_fonts()
     d = result.daily
     fig, ax = plt.subplots(figsize=(9, 4.5))
     cols = [f"stage:{s}" for s in result.stage_names]
@@ -43,9 +35,9 @@ def stage_area(result):
     return fig
 
 
+@unicode_labels
 def retention_plot(result):
     """True and observed retention by age since acquisition, with 95% bands."""
-    use_unicode_fonts()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for kind, style in (("true", "-"), ("observed", "--")):
         curve = retention_curve(result, kind)
@@ -64,9 +56,9 @@ def retention_plot(result):
     return fig
 
 
+@unicode_labels
 def money_plot(result):
     """Cumulative gross margin against policy and acquisition costs."""
-    use_unicode_fonts()
     d = result.daily
     spend = d[[c for c in d.columns if c.startswith("spend:")]].sum(axis=1)
     fig, ax = plt.subplots(figsize=(8, 4.5))

@@ -19,14 +19,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from analysis.plots import use_unicode_fonts  # noqa: E402
+from analysis.fonts import unicode_labels  # noqa: E402
 
 __all__ = ["forest_plot", "survival_plot", "segment_plot", "power_curve_plot", "write_experiment_report"]
 
 
+@unicode_labels
 def forest_plot(rows: list[dict]):
     """Relative uplift per (arm, metric) with its 95% CI; a cross marks the twin-world truth."""
-    use_unicode_fonts()
     rows = [r for r in rows if r.get("relative") is not None and r.get("rel_ci_low") is not None]
     fig, ax = plt.subplots(figsize=(8, 0.38 * max(len(rows), 3) + 1.2))
     for i, r in enumerate(rows):
@@ -45,9 +45,9 @@ def forest_plot(rows: list[dict]):
     return fig
 
 
+@unicode_labels
 def survival_plot(survival: dict):
     """Kaplan-Meier survival (not churned) since assignment, per arm."""
-    use_unicode_fonts()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for name, curve in survival["curves"].items():
         if curve is None:
@@ -64,9 +64,9 @@ def survival_plot(survival: dict):
     return fig
 
 
+@unicode_labels
 def segment_plot(segments):
     """LTV effect by segment with 95% CIs; red where the policy loses money."""
-    use_unicode_fonts()
     n = max(len(segments), 3)
     fig, ax = plt.subplots(figsize=(8, 0.33 * n + 1.2))
     for i, r in enumerate(segments.itertuples()):

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.fonts import unicode_labels
+
 __all__ = ["result_dict", "result_text", "frontier_plot", "allocation_plot", "write_outputs"]
 
 
@@ -154,6 +156,7 @@ def _pyplot():
     return plt
 
 
+@unicode_labels
 def frontier_plot(result):
     """Best objective vs daily budget (line, 95% CI band) over stacked bars of each level's allocation."""
     plt = _pyplot()
@@ -179,6 +182,7 @@ def frontier_plot(result):
     return fig
 
 
+@unicode_labels
 def allocation_plot(result):
     """Daily spend by lever: current, equal split and recommended side by side."""
     plt = _pyplot()
