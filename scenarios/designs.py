@@ -11,29 +11,29 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from scenarios.fields import MAX_CUSTOMERS, MAX_DAYS, MAX_MONEY, StrictModel
 
 __all__ = ["ArmSpec", "ExperimentDesign", "LeverConfig", "BudgetConfig"]
 
 
-class ArmSpec(BaseModel):
+class ArmSpec(StrictModel):
     """One arm: a name, the scenario policies (by name) it adds, and its share of customers."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(min_length=1, max_length=60)
-    policies: tuple[str, ...] = ()
+    policies: tuple[str, ...] = Field((), strict=False)
     share: float = Field(gt=0, lt=1)
 
 
-class ExperimentDesign(BaseModel):
+class ExperimentDesign(StrictModel):
     """An experiment: arms (first = control), warm-up, duration, stratification."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    arms: tuple[ArmSpec, ...] = Field(min_length=2)
-    warmup_days: int = Field(90, ge=0, description="days of history before assignment (CUPED covariate)")
-    days: int = Field(180, ge=1, description="days the experiment runs after assignment")
+    arms: tuple[ArmSpec, ...] = Field(min_length=2, strict=False)
+    warmup_days: int = Field(90, ge=0, le=MAX_DAYS, description="days of history before assignment (CUPED covariate)")
+    days: int = Field(180, ge=1, le=MAX_DAYS, description="days the experiment runs after assignment")
     stratify_by: str | None = Field(None, description="stage, tier, segment or channel")
-    customers: int | None = Field(None, ge=2)
+    customers: int | None = Field(None, ge=2, le=MAX_CUSTOMERS)
 
     @model_validator(mode="after")
     def _check(self) -> ExperimentDesign:
@@ -68,23 +68,21 @@ class ExperimentDesign(BaseModel):
         return {name: tuple(codes) for name, codes in out.items()}
 
 
-class LeverConfig(BaseModel):
+class LeverConfig(StrictModel):
     """One ``[[budget.levers]]`` table: a channel or policy name and optional daily bounds."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(min_length=1, description="a channel or policy name; 'channel:x' / 'policy:x' if both exist")
-    min: float | None = Field(None, description="least daily spend on this lever")
-    max: float | None = Field(None, description="most daily spend on this lever")
+    min: float | None = Field(None, ge=0, le=MAX_MONEY, description="least daily spend on this lever")
+    max: float | None = Field(None, ge=0, le=MAX_MONEY, description="most daily spend on this lever")
     pacing: Literal["even"] | list[float] = Field(
-        "even", description="channels only: relative spend per equal block of the horizon (mean 1)"
+        "even", max_length=MAX_DAYS, description="channels only: relative spend per equal block of the horizon (mean 1)"
     )
 
 
-class BudgetConfig(BaseModel):
+class BudgetConfig(StrictModel):
     """The ``[budget]`` table of a scenario."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    total: float | None = Field(None, description="daily budget over the levers")
+    total: float | None = Field(None, ge=0, le=MAX_MONEY, description="daily budget over the levers")
     levers: list[LeverConfig] | None = Field(None, description="default: paid channels + policies with a cost")
     objective: Literal["profit", "ltv_cac", "customers"] | None = None
-    min_ltv_cac: float | None = None
+    min_ltv_cac: float | None = Field(None, gt=0, le=1e6)

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from scenarios.designs import BudgetConfig, ExperimentDesign
+from scenarios.fields import (
+    INT32_MAX, MAX_CUSTOMERS, MAX_DAYS, MAX_MONEY, MAX_MULTIPLIER, MAX_RATE, STRICT, StrictModel,
+)  # fmt: skip
 
 __all__ = [
     "Distribution",
@@ -38,8 +41,8 @@ __all__ = [
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Strict(StrictModel):
+    """A table of the scenario file: strict, finite, bounded (see :mod:`scenarios.fields`)."""
 
 
 # --- trait distributions --------------------------------------------------------------------
@@ -49,31 +52,31 @@ class GammaDist(_Strict):
     """Gamma across customers, given by its mean and shape (coefficient of variation 1/sqrt(shape))."""
 
     distribution: Literal["gamma"]
-    mean: float = Field(gt=0)
-    shape: float = Field(gt=0)
+    mean: float = Field(gt=0, le=MAX_MONEY)
+    shape: float = Field(gt=0, le=1e6)
 
 
 class LogNormalDist(_Strict):
     """Log-normal across customers, given by its mean and the sigma of the underlying normal."""
 
     distribution: Literal["lognormal"]
-    mean: float = Field(gt=0)
-    sigma: float = Field(ge=0)
+    mean: float = Field(gt=0, le=MAX_MONEY)
+    sigma: float = Field(ge=0, le=10)
 
 
 class BetaDist(_Strict):
     """Beta across customers, given by its two shape parameters a and b."""
 
     distribution: Literal["beta"]
-    a: float = Field(gt=0)
-    b: float = Field(gt=0)
+    a: float = Field(gt=0, le=1e6)
+    b: float = Field(gt=0, le=1e6)
 
 
 class ConstantDist(_Strict):
     """Every customer gets the same value."""
 
     distribution: Literal["constant"]
-    value: float = Field(ge=0)
+    value: float = Field(ge=0, le=MAX_MONEY)
 
 
 class GammaGammaDist(_Strict):
@@ -81,9 +84,9 @@ class GammaGammaDist(_Strict):
     each order ~ Gamma(p, rate nu); so a customer's mean order value is p / nu."""
 
     distribution: Literal["gamma_gamma"]
-    p: float = Field(gt=0)
-    q: float = Field(gt=1, description="q > 1 so that the mean order value is finite")
-    gamma: float = Field(gt=0)
+    p: float = Field(gt=0, le=1e6)
+    q: float = Field(gt=1, le=1e6, description="q > 1 so that the mean order value is finite")
+    gamma: float = Field(gt=0, le=MAX_MONEY)
 
 
 Distribution = Annotated[
@@ -100,9 +103,9 @@ class StageConfig(_Strict):
 
     name: str = Field(min_length=1, max_length=80)
     description: str = ""
-    purchase_multiplier: float = Field(1.0, ge=0, description="scales the purchase rate in this stage")
-    churn_multiplier: float = Field(1.0, ge=0, description="scales the churn hazard in this stage")
-    basket_multiplier: float = Field(1.0, ge=0, description="scales basket value in this stage")
+    purchase_multiplier: float = Field(1.0, ge=0, le=MAX_MULTIPLIER, description="scales the purchase rate in this stage")
+    churn_multiplier: float = Field(1.0, ge=0, le=MAX_MULTIPLIER, description="scales the churn hazard in this stage")
+    basket_multiplier: float = Field(1.0, ge=0, le=MAX_MULTIPLIER, description="scales basket value in this stage")
     churned: bool = Field(False, description="customers here are lost: no purchases, no churn")
 
 
@@ -120,11 +123,11 @@ class TransitionConfig(_Strict):
     to: str = Field(min_length=1)
     rule: Literal["churn", "probability", "event", "time", "policy"]
     daily_probability: float | None = Field(None, ge=0, le=1)
-    min_purchases: int | None = Field(None, ge=1)
-    after_days: int | None = Field(None, ge=1)
+    min_purchases: int | None = Field(None, ge=1, le=INT32_MAX)
+    after_days: int | None = Field(None, ge=1, le=MAX_DAYS)
     since: Literal["acquisition", "first_purchase", "last_purchase", "stage_entry"] | None = None
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(**STRICT, populate_by_name=True)
 
     @model_validator(mode="after")
     def _fields_match_rule(self) -> TransitionConfig:
@@ -169,10 +172,10 @@ class CustomerConfig(_Strict):
     )
     gross_margin: float = Field(0.3, ge=0, le=1, description="margin share of the list price")
     fatigue_contacts_per_week: int = Field(
-        3, ge=1, description="more contacts than this in 7 days annoy the customer"
+        3, ge=1, le=255, description="more contacts than this in 7 days annoy the customer"
     )
     fatigue_churn_multiplier: float = Field(
-        1.5, ge=1, description="churn hazard multiplier while over-contacted"
+        1.5, ge=1, le=MAX_MULTIPLIER, description="churn hazard multiplier while over-contacted"
     )
 
     @model_validator(mode="after")
@@ -205,22 +208,22 @@ class ChannelConfig(_Strict):
     """
 
     name: str = Field(min_length=1, max_length=80)
-    daily_spend: float = Field(0.0, ge=0)
-    cac: float = Field(gt=0, description="cost per customer at small spend")
-    saturation: float = Field(gt=0, description="most customers a day, at any spend")
-    purchase_multiplier: float = Field(1.0, ge=0)
-    basket_multiplier: float = Field(1.0, ge=0)
-    churn_multiplier: float = Field(1.0, ge=0)
+    daily_spend: float = Field(0.0, ge=0, le=MAX_MONEY)
+    cac: float = Field(gt=0, le=MAX_MONEY, description="cost per customer at small spend")
+    saturation: float = Field(gt=0, le=1e7, description="most customers a day, at any spend")
+    purchase_multiplier: float = Field(1.0, ge=0, le=MAX_MULTIPLIER)
+    basket_multiplier: float = Field(1.0, ge=0, le=MAX_MULTIPLIER)
+    churn_multiplier: float = Field(1.0, ge=0, le=MAX_MULTIPLIER)
 
 
 class PopulationConfig(_Strict):
     """Who is there on day 0 and where new customers start."""
 
-    initial_customers: int = Field(1000, ge=0)
+    initial_customers: int = Field(1000, ge=0, le=MAX_CUSTOMERS)
     initial_stage: str = Field(min_length=1)
     entry_stage: str | None = Field(None, description="stage of acquired customers; default initial_stage")
     arrival_schedule: list[int] = Field(
-        default_factory=list,
+        default_factory=list, max_length=MAX_DAYS,
         description="customers joining the base on day 0, 1, 2, ... (e.g. a real cohort's first-purchase days)",
     )
     arrive_as_buyers: bool = Field(
@@ -232,6 +235,9 @@ class PopulationConfig(_Strict):
     def _schedule(self) -> PopulationConfig:
         if any(c < 0 for c in self.arrival_schedule):
             raise ValueError("arrival_schedule: counts must be >= 0")
+        total = self.initial_customers + sum(self.arrival_schedule)
+        if total > MAX_CUSTOMERS:
+            raise ValueError(f"initial_customers + arrival_schedule: {total:,} customers; at most {MAX_CUSTOMERS:,}")
         return self
 
 
@@ -239,18 +245,18 @@ class TierConfig(_Strict):
     """A value tier: customers meeting every minimum are in it (first matching tier wins)."""
 
     name: str = Field(min_length=1, max_length=80)
-    min_annual_spend: float = Field(0.0, ge=0)
-    min_purchases: int = Field(0, ge=0)
-    min_referrals: int = Field(0, ge=0)
+    min_annual_spend: float = Field(0.0, ge=0, le=MAX_MONEY)
+    min_purchases: int = Field(0, ge=0, le=INT32_MAX)
+    min_referrals: int = Field(0, ge=0, le=INT32_MAX)
 
 
 class SegmentConfig(_Strict):
     """An RFM segment: a box of recency/frequency/monetary scores (1 = worst, 5 = best)."""
 
     name: str = Field(min_length=1, max_length=80)
-    recency: tuple[int, int] = (1, 5)
-    frequency: tuple[int, int] = (1, 5)
-    monetary: tuple[int, int] = (1, 5)
+    recency: tuple[int, int] = Field((1, 5), strict=False)
+    frequency: tuple[int, int] = Field((1, 5), strict=False)
+    monetary: tuple[int, int] = Field((1, 5), strict=False)
 
     @model_validator(mode="after")
     def _ranges(self) -> SegmentConfig:
@@ -264,18 +270,18 @@ class SegmentConfig(_Strict):
 class RFMConfig(_Strict):
     """RFM scoring: quintile scores recomputed every ``every_days`` days among buyers."""
 
-    every_days: int = Field(30, ge=1)
+    every_days: int = Field(30, ge=1, le=MAX_DAYS)
     segments: list[SegmentConfig] = Field(default_factory=list)
 
 
 class RunConfig(_Strict):
     """Run length and defaults, overridable from the command line."""
 
-    days: int = Field(365, ge=1, le=36500)
-    seed: int = Field(0, ge=0)
+    days: int = Field(365, ge=1, le=MAX_DAYS)
+    seed: int = Field(0, ge=0, le=2**64 - 1)
     annual_discount_rate: float = Field(0.10, ge=0, le=1, description="for discounted LTV")
     observed_window_days: int = Field(
-        30, ge=1, description="'observed active' means a purchase within this many days"
+        30, ge=1, le=MAX_DAYS, description="'observed active' means a purchase within this many days"
     )
 
 
