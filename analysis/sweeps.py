@@ -1,7 +1,8 @@
 """What a sweep measures and how it is summarised.
 
 Core functions: :func:`sweep` (the whole workflow: plan, run on local processes or Dask into a
-crash-safe store, summary table and plots, returned as a :class:`SweepOutcome`), :func:`sweep_metrics` (one run -> the metrics recorded per replication, the
+verified crash-safe store, summary table and plots, returned as a :class:`SweepOutcome` that also
+says what the store found wrong and repaired), :func:`sweep_metrics` (one run -> the metrics recorded per replication, the
 ``measure`` handed to :func:`sim.sweep.run_sweep`) and :func:`summarize_sweep` (per point, each
 metric's mean over replications with its 95% t-interval, by :func:`analysis.estimate.mean_ci`).
 """
@@ -16,8 +17,17 @@ import pandas as pd
 
 from analysis.estimate import mean_ci
 from analysis.metrics import summarize
+from scenarios.errors import ConfigError
 from sim.scenario import Scenario, load_scenario
-from sim.sweep import Axis, ResultsStore, SweepSpec, parse_axis, plan, run_sweep
+from sim.sweep import (
+    Axis,
+    ResultsStore,
+    StoreNotice,
+    SweepSpec,
+    parse_axis,
+    plan,
+    run_sweep,
+)
 
 __all__ = ["sweep", "SweepOutcome", "TASK_METRICS", "SUMMARY_METRICS", "sweep_metrics", "summarize_sweep"]
 
@@ -55,19 +65,24 @@ def summarize_sweep(results: pd.DataFrame, metrics=SUMMARY_METRICS) -> pd.DataFr
 
 @dataclass(frozen=True)
 class SweepOutcome:
-    """A finished sweep: its spec, the per-run results, the per-point summary and its folder."""
+    """A finished sweep: its spec, the per-run results, the per-point summary and its folder.
+
+    ``notices`` lists what the results store found wrong and did about it (a damaged or foreign
+    file moved to ``quarantine/`` and its point recomputed, a rebuilt manifest, a file left alone).
+    """
 
     spec: SweepSpec
     results: pd.DataFrame
     summary: pd.DataFrame
     folder: Path
     points: int
+    notices: tuple[StoreNotice, ...] = ()
 
 
 def sweep(scenario: Scenario | str | None, params, *, results: str | Path, method: str = "grid",
           sample: int | None = None, replications: int = 1, seed: int = 0, customers: int | None = None,
           days: int | None = None, workers: int | None = None, scheduler: str | None = None, resume: bool = False,
-          on_plan=None, progress=None) -> SweepOutcome:
+          on_plan=None, progress=None, on_notice=None) -> SweepOutcome:
     """Sweep scenario parameters with replications into the folder ``results``.
 
     ``params`` is a mapping of dotted scenario paths to a list of values (a grid), or a list of
@@ -75,6 +90,11 @@ def sweep(scenario: Scenario | str | None, params, *, results: str | Path, metho
     ``LOW:HIGH:STEP``). Runs go to local worker processes or the Dask ``scheduler``; every
     finished point is stored at once, so ``resume=True`` finishes a killed sweep. Writes
     ``summary.csv``, ``summary.json`` and plots beside the per-run Parquet parts.
+
+    Every stored part is verified (checksum and content) on resume and before it is summarised;
+    a bad one is quarantined and recomputed, reported in ``SweepOutcome.notices`` and, as found,
+    to ``on_notice(notice)``. A parameter given twice, a malformed or unreachable scheduler and
+    a folder holding another sweep are refused (ConfigError) before anything is written.
     """
     from sim.output import write_csv_atomic, write_json_atomic
 
@@ -83,19 +103,25 @@ def sweep(scenario: Scenario | str | None, params, *, results: str | Path, metho
         axes = tuple(Axis(str(k), tuple(v)) for k, v in params.items())
     else:
         axes = tuple(a if isinstance(a, Axis) else parse_axis(a) for a in params)
+    names = [a.name for a in axes]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ConfigError(f"sweep parameters name {', '.join(repr(n) for n in twice)} more than once; give each parameter once")
     spec = SweepSpec(scenario=sc, axes=axes, method=method, sample=sample, replications=replications, seed=seed,
                      customers=customers, days=days)
     points, _ = plan(spec)
     if on_plan is not None:
         on_plan(len(points))
-    frame = run_sweep(spec, ResultsStore(results), measure=sweep_metrics, workers=workers, scheduler=scheduler,
-                      resume=resume, progress=progress)
+    store = ResultsStore(results)
+    frame = run_sweep(spec, store, measure=sweep_metrics, workers=workers, scheduler=scheduler,
+                      resume=resume, progress=progress, on_notice=on_notice)
     summary = summarize_sweep(frame)
     folder = Path(results)
     write_csv_atomic(folder / "summary.csv", summary)
     write_json_atomic(folder / "summary.json", summary.to_dict(orient="records"))
     _sweep_plots(summary, [a.name for a in spec.axes], folder)
-    return SweepOutcome(spec=spec, results=frame, summary=summary, folder=folder, points=len(points))
+    return SweepOutcome(spec=spec, results=frame, summary=summary, folder=folder, points=len(points),
+                        notices=tuple(store.notices))
 
 
 def _sweep_plots(summary, names: list[str], folder) -> None:

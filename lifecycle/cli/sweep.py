@@ -21,7 +21,9 @@ from lifecycle.cli.base import echo_json, main, progress
 @click.option("--scheduler", help="Run on an existing Dask cluster, e.g. tcp://127.0.0.1:8786.")
 @click.option("--results", "results_dir", type=click.Path(file_okay=False), required=True,
               help="Results folder (created; a killed sweep is finished with --resume).")
-@click.option("--resume", is_flag=True, help="Finish a sweep already in --results, repeating nothing.")
+@click.option("--resume", is_flag=True,
+              help="Finish a sweep already in --results, repeating nothing; every stored part is verified first "
+                   "and a bad one is moved to quarantine/ and recomputed.")
 @click.option("--json", "as_json", is_flag=True)
 def sweep_cmd(scenario, params, sample, method, replications, customers, days, seed, workers, scheduler,
               results_dir, resume, as_json) -> None:
@@ -42,6 +44,7 @@ def sweep_cmd(scenario, params, sample, method, replications, customers, days, s
     if len(set(names)) != len(names):
         raise ConfigError(f"--param names a parameter twice: {sorted({n for n in names if names.count(n) > 1})}")
     bar = {}
+    notices = []
 
     def started(total):
         bar["update"], bar["close"] = progress(total, "points")
@@ -49,14 +52,23 @@ def sweep_cmd(scenario, params, sample, method, replications, customers, days, s
     try:
         out = sweep(scenario, axes, results=results_dir, method=method, sample=sample, replications=replications,
                     seed=seed, customers=customers, days=days, workers=workers, scheduler=scheduler, resume=resume,
-                    on_plan=started, progress=lambda k: bar["update"] and bar["update"](k))
+                    on_plan=started, progress=lambda k: bar["update"] and bar["update"](k), on_notice=notices.append)
+    except ConfigError as exc:
+        if scheduler is not None and str(exc).startswith(("scheduler ", "scheduler:")):
+            raise ConfigError(f"--{exc}") from None  # the library says "scheduler ...": name the flag
+        raise
     finally:
         if "close" in bar:
             bar["close"]()
+        for notice in notices:  # after the bar, and even when the run failed later: files were moved
+            kind = "warning" if notice.action == "quarantined" else "notice"
+            click.echo(f"{kind}: results folder {results_dir}: {notice}", err=True)
     folder, summary = out.folder, out.summary
     if as_json:
         echo_json({"scenario": out.spec.scenario.name, "key": out.spec.key(), "points": out.points,
-                   "replications": replications, "results": str(folder), "summary": summary.to_dict(orient="records")})
+                   "replications": replications, "results": str(folder), "summary": summary.to_dict(orient="records"),
+                   "store_notices": [{"path": n.path, "problem": n.problem, "action": n.action,
+                                      "moved_to": n.moved_to, "point": n.point} for n in out.notices]})
         return
     click.echo(f"Sweep of {out.spec.scenario.name}: {out.points} points x {replications} replications -> {folder}/")
     with_ci = [c for c in summary.columns if not c.endswith(("_ci_low", "_ci_high"))]

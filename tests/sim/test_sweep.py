@@ -1,4 +1,6 @@
-"""Sweeps: the seed plan, the crash-safe store, resume after a real kill, and a real Dask cluster."""
+"""Sweeps: the seed plan, the crash-safe store, resume after a real kill, and a real Dask cluster.
+
+The store's verification (damaged, swapped, extra files; quarantine) is in test_sweep_store.py."""
 
 from __future__ import annotations
 
@@ -118,15 +120,17 @@ def test_killed_sweep_resumes_without_losing_or_repeating(tmp_path):
         (["--param", "customers.gross_margin=0.2:0.5"], "grid needs listed values"),
         (["--param", "customers.gross_margin"], "NAME=VALUES"),
         (["--param", "customers.gross_margin=0.3", "--scheduler", "tcp://127.0.0.1:9"], "cannot reach"),
+        (["--param", "customers.gross_margin=0.3", "--scheduler", "not a url"], "not a Dask scheduler address"),
+        (["--param", "customers.gross_margin=0.3", "--param", "customers.gross_margin=0.4"], "names a parameter twice"),
     ],
 )
 def test_bad_input_exits_2_and_touches_nothing(tmp_path, args, message):
-    """Unknown parameter, wrong type, bad range, unreachable scheduler: exit 2, results untouched."""
+    """Unknown parameter, wrong type, bad range, bad or unreachable scheduler: exit 2, no results folder."""
     results = tmp_path / "results"
     res = CliRunner().invoke(main, ["sweep", *args, "--results", str(results), "--customers", "300", "--days", "10"])
     assert res.exit_code == 2, res.output
     assert message in res.output
-    assert not (results / "parts").exists() or not list((results / "parts").iterdir())
+    assert not results.exists()
 
 
 def test_results_folder_of_another_sweep_is_refused_untouched(tmp_path):
