@@ -2,7 +2,8 @@
 # Both create the project's own virtual environment (.venv) on first use.
 
 PYTHON ?= python3
-VENV := .venv
+# another interpreter gets its own environment: make test PYTHON=python3.13 VENV=.venv-3.13
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT := lifecycle-out
