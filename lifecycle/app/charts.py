@@ -9,7 +9,7 @@ milliseconds whatever the population; long series are thinned to at most ``MAX_P
 Builders: :func:`stage_populations`, :func:`stage_flows` (a Sankey-style flow diagram of the
 moves between stages in the last days), :func:`cohort_retention`, :func:`money`,
 :func:`cumulative_profit`, :func:`ltv_cac`, :func:`retention_compare`, :func:`customer_dots`
-(one dot per customer up to :data:`lifecycle.app.state.DOT_VIEW_LIMIT`, an aggregate square chart above),
+(one dot per customer up to :data:`lifecycle.app.limits.DOT_VIEW_LIMIT`, an aggregate square chart above),
 plus HTML tables :func:`channel_table` and :func:`comparison_table`.
 
 All text that comes from a scenario (stage, channel, tier names) is escaped: an uploaded file can
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lifecycle.app.state import DOT_VIEW_LIMIT
+from lifecycle.app.limits import DOT_VIEW_LIMIT
 
 __all__ = [
     "Figure", "stage_colors", "stage_populations", "stage_flows", "cohort_retention", "money",

@@ -220,7 +220,16 @@ def policy_now(policy) -> str:
                 f"churn x{p.get('churn_multiplier', 1):g}.{who}")
     if kind == "cross_sell":
         return f"Now: baskets x{p.get('basket_multiplier', 1):g}, cost {p.get('cost_per_order', 0):g} per order.{who}"
-    return who.strip()
+    return _levers_now(policy, who)
+
+
+def _levers_now(policy, who: str) -> str:
+    """A policy of one's own: its first few numeric levers, as its ``Params`` metadata labels them."""
+    from lifecycle.app.levers import policy_levers
+
+    shown = [f"{lv.label} {lv.value:g}" for lv in policy_levers(policy, {})
+             if lv.type in ("SliderInt", "SliderFloat") and lv.path != ("coverage",)][:4]
+    return (f"Now: {', '.join(shown)}.{who}" if shown else who.strip())
 
 
 def policy_text(policy) -> str:

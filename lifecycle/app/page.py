@@ -7,16 +7,19 @@ What comes from Mesa's visualisation package: ``UserInputs`` draws every slider 
 levers from the same kind of specification ``SolaraViz`` uses for model parameters, and the views
 re-render on Mesa's ``update_counter`` (``force_update`` after each step), as Mesa's own
 components do; the stage chart reads the model's ``mesa.DataCollector``. ``SolaraViz`` itself is
-offered for notebooks (:func:`notebook_view`, with :class:`lifecycle.app.state.ClassroomModel`). The page
+offered for notebooks (:func:`notebook_view`, with :class:`lifecycle.app.controller.ClassroomModel`). The page
 does not use Mesa's ``ModelController``: its play loop lives in the component's own state, so it
 cannot be paused from outside (a new scenario must stop it), and a reset re-creates one model from
 parameters fixed when the page is built, while here the levers follow whichever scenario is loaded
-and a comparison steps two models. The run controls here drive :class:`lifecycle.app.state.Controller`,
-which holds all the state and is unit-tested.
+and a comparison steps two models. The run controls here drive :class:`lifecycle.app.controller.Controller`,
+which holds all the state and is unit-tested. The lever panels are built from the policies' own
+metadata (:mod:`lifecycle.app.levers`), so a policy loaded with ``lifecycle app --plugin FILE.py``
+gets its labelled sliders too; the page process imports those files before any scenario loads
+(:func:`lifecycle.app.launch.start_controller`).
 
 Uploads: a real file input (``ipyvuetify.extra.FileInput``); the declared size is checked before
 anything is read, at most the size limit is read, and the bytes go to
-:meth:`lifecycle.app.state.Controller.upload` (TOML parsed and validated as data). Nothing is written to or
+:meth:`lifecycle.app.controller.Controller.upload` (TOML parsed and validated as data). Nothing is written to or
 read from the server's disk on behalf of the page.
 """
 
@@ -37,9 +40,10 @@ from mesa.visualization.utils import force_update, update_counter  # noqa: E402
 
 from lifecycle.app import charts as C  # noqa: E402
 from lifecycle.app import explain as X  # noqa: E402
-from lifecycle.app.state import (  # noqa: E402
-    DOT_VIEW_LIMIT, MAX_CUSTOMERS, MIN_CUSTOMERS, SPEEDS, Controller, LeverError, preset_description, preset_names,
-)  # fmt: skip
+from lifecycle.app.controller import Controller  # noqa: E402
+from lifecycle.app.launch import start_controller  # noqa: E402
+from lifecycle.app.limits import DOT_VIEW_LIMIT, MAX_CUSTOMERS, MIN_CUSTOMERS, SPEEDS, LeverError  # noqa: E402
+from lifecycle.app.sources import preset_description, preset_names  # noqa: E402
 from scenarios.loader import MAX_SCENARIO_BYTES  # noqa: E402
 from scenarios.errors import ConfigError  # noqa: E402
 
@@ -128,7 +132,7 @@ def ScenarioCard(ctrl: Controller, ui: solara.Reactive):
 
     with solara.Card("Scenario", margin=0, elevation=1):
         solara.Select(label="Preset", value=current, values=names, on_value=choose)
-        if ctrl.origin == "upload":
+        if ctrl.origin != "preset":
             solara.Text(f"Using {ctrl.label}", style={"font-weight": "600"})
         else:
             solara.Text(preset_description(ctrl.scenario.name), style={"font-size": "12px", "color": "#555"})
@@ -452,7 +456,7 @@ def Main(ctrl: Controller, ui: solara.Reactive):
 @solara.component
 def Page():
     """One classroom session: its own controller and models."""
-    ctrl = solara.use_memo(Controller, [])
+    ctrl = solara.use_memo(start_controller, [])
     ui = solara.use_reactive(0)
     _ = ui.value  # re-render the layout when the scenario or levers change
     solara.Title(TITLE)
@@ -471,7 +475,7 @@ def notebook_view(ctrl: Controller | None = None):
     """The controller in Mesa's ``SolaraViz`` (for Jupyter): Mesa's controls drive a :class:`ClassroomModel`."""
     from mesa.visualization import SolaraViz
 
-    from lifecycle.app.state import ClassroomModel
+    from lifecycle.app.controller import ClassroomModel
 
     ctrl = ctrl or Controller()
 

@@ -1,6 +1,8 @@
 """Start the classroom app: ``solara run lifecycle.app.page`` in a child process.
 
-Core function: :func:`serve` (blocks until the server stops; ``lifecycle app`` calls it). The
+Core function: :func:`serve` (blocks until the server stops; ``lifecycle app`` calls it), which
+hands the trainer's plugin files and the scenario to open to the page process through its
+environment (:mod:`lifecycle.app.launch`). The
 server listens on 127.0.0.1 unless told otherwise: the page lets anyone who reaches it run
 simulations, so exposing it to a network is a choice to make explicitly (``--host 0.0.0.0``).
 It runs in Solara's production mode (no code reloading) with Solara's telemetry switched off;
@@ -41,11 +43,14 @@ def command(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> list[str]:
             "--production", "--no-open", "--log-level", "warning"]  # fmt: skip
 
 
-def environment() -> dict[str, str]:
-    """The server's environment: ours, with Solara's telemetry off."""
-    env = dict(os.environ)
+def environment(plugins=(), scenario: str | None = None) -> dict[str, str]:
+    """The server's environment: ours, with Solara's telemetry off, plus the plugins and scenario to open."""
+    from lifecycle.app.launch import PLUGINS_ENV, SCENARIO_ENV, environment_for
+
+    env = {k: v for k, v in os.environ.items() if k not in (PLUGINS_ENV, SCENARIO_ENV)}
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
     env.setdefault("SOLARA_THEME_VARIANT", "light")
+    env.update(environment_for(plugins, scenario))
     return env
 
 
@@ -57,14 +62,24 @@ def _raise_stopped(signum, frame):
     raise _Stopped()
 
 
-def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
+def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, plugins=(), scenario: str | None = None) -> int:
     """Run the server in the foreground until it stops, Ctrl+C or SIGTERM; return its exit code.
 
-    Stopping this process (Ctrl+C or SIGTERM) also stops the server it started.
+    ``plugins``: the trainer's policy files, imported in the page process before scenarios load;
+    ``scenario``: a preset name or scenario file the page opens on. Both are loaded here first,
+    so a problem raises ConfigError before the server starts. Stopping this process (Ctrl+C or
+    SIGTERM) also stops the server it started.
     """
+    from lifecycle.app.launch import check_start
+
     check_installed()
+    plugins = list(plugins)
+    kinds = check_start(plugins, scenario)
+    if plugins:
+        print(f"plugins: {', '.join(map(str, plugins))} (policy types: {', '.join(kinds) or 'none registered'})",
+              flush=True)
     print(f"Lifecycle Lab classroom: open http://{host}:{int(port)}/ in a browser (Ctrl+C stops it)", flush=True)
-    proc = subprocess.Popen(command(host, port), env=environment())
+    proc = subprocess.Popen(command(host, port), env=environment(plugins, scenario))
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _raise_stopped)

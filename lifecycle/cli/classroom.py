@@ -8,13 +8,20 @@ from lifecycle.cli.base import main
 
 
 @main.command("app")
+@click.argument("scenario", required=False)
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (127.0.0.1: this computer only; 0.0.0.0: every network interface).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True, help="Port to listen on.")
-def app_cmd(host: str, port: int) -> None:
-    """Start the classroom app: a browser page that plays a scenario for a class (see docs/classroom.md)."""
+@click.option("--plugin", "plugins", multiple=True, metavar="FILE.py",
+              help="A Python file of your own that defines and registers policies (repeatable); imported "
+                   "before any scenario loads, so scenario files can name its policy types.")
+def app_cmd(scenario: str | None, host: str, port: int, plugins: tuple[str, ...]) -> None:
+    """Start the classroom app: a browser page that plays a scenario for a class (see docs/classroom.md).
+
+    SCENARIO (optional): a preset name or a scenario file the page opens on.
+    """
     from lifecycle.app.server import serve
 
-    code = serve(host, port)
+    code = serve(host, port, plugins=plugins, scenario=scenario)
     if code:
         raise SystemExit(code)

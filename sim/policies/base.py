@@ -36,10 +36,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "Policy", "PolicyParams", "Target", "Offer", "Day", "NoIntervention", "in_codes", "members", "known_names",
-    "control",
+    "control", "CONTROL_NAMES",
 ]  # fmt: skip
 
 _GOLDEN = 0.6180339887498949  # coverage offset between policies (golden-ratio rotation)
+
+
+#: the lists of the scenario's names a ``control(names=...)`` can choose from
+CONTROL_NAMES = ("stages", "tiers", "buyer_tiers", "segments", "channels")
 
 
 def control(label: str | None = None, *, low: float | None = None, high: float | None = None,
@@ -52,10 +56,10 @@ def control(label: str | None = None, *, low: float | None = None, high: float |
 
     - ``label``: the control's label (default: the field's ``title``, else its name);
       ``help``: one line under it (default: the field's ``description``).
-    - Numbers get a slider (whole numbers for ``int`` fields) from ``low`` to ``high`` in steps of
-      ``step``. ``high`` is soft: the slider reaches at least ``stretch`` (default 3) times the
-      current value, rounded up to 1, 2, 2.5 or 5 times a power of ten, but never beyond the field's
-      validated maximum (``le``).
+    - Numbers get a slider (whole numbers for ``int`` fields) from ``low`` (default: the field's
+      validated minimum ``ge``, else 0) to ``high`` in steps of ``step``. ``high`` is soft: the
+      slider reaches at least ``stretch`` (default 3) times the current value, rounded up to 1, 2,
+      2.5 or 5 times a power of ten, but never beyond the field's validated maximum (``le``).
     - ``Literal`` fields get a select of their values; ``names`` makes a ``str`` field a select and
       a ``list[str]`` field a multi-select of the scenario's ``"stages"``, ``"tiers"``,
       ``"buyer_tiers"`` (tiers with a threshold), ``"segments"`` or ``"channels"``.
@@ -64,14 +68,17 @@ def control(label: str | None = None, *, low: float | None = None, high: float |
       shows one group of those controls per name, labelled ``"<name>: <label>"``.
     - ``hidden=True``: no control for this field.
 
-    A field without this metadata still gets a plain slider if it is a number at the top level of
-    ``Params``; inside a nested model only described fields are shown.
+    A field without this metadata at the top level of ``Params`` still gets a generic control: a
+    plain slider for a number, a select for a ``Literal``, a checkbox for a ``bool``. Inside a
+    nested model only described fields are shown.
 
     Examples
     --------
     >>> control("Bounty", low=0, high=100, step=1)
     {'control': {'label': 'Bounty', 'low': 0, 'high': 100, 'step': 1}}
     """
+    if names is not None and names not in CONTROL_NAMES:
+        raise ValueError(f"control(names=...) is one of {', '.join(CONTROL_NAMES)}; got {names!r}")
     spec = {"label": label, "low": low, "high": high, "step": step, "stretch": stretch, "help": help,
             "names": names, "fields": fields}  # fmt: skip
     spec = {k: v for k, v in spec.items() if v is not None}
@@ -86,7 +93,8 @@ class Target(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     stages: list[str] = Field(default_factory=list,
                               json_schema_extra=control("Target stages (none = all)", names="stages"))
-    tiers: list[str] = Field(default_factory=list, json_schema_extra=control("Target tiers (none = all)", names="tiers"))
+    tiers: list[str] = Field(default_factory=list,
+                             json_schema_extra=control("Target tiers (none = all)", names="tiers"))
     segments: list[str] = Field(default_factory=list)
     channels: list[str] = Field(default_factory=list)
 

@@ -26,8 +26,9 @@ class OfferParams(BaseModel):
         "Minimum order for the coupon", low=0, high=500, step=10, help="'Spend X get Y off': X."))
     valid_days: int = Field(14, ge=1)
     purchase_lift: float = Field(1.5, ge=0, description="purchase-rate multiplier while valid",
-                                 json_schema_extra=control("Purchase lift while valid (x)", low=0.5, high=3, step=0.05,
-                                                           stretch=1.5, help="Multiplies the purchase rate while valid."))
+                                 json_schema_extra=control(
+                                     "Purchase lift while valid (x)", low=0.5, high=3, step=0.05, stretch=1.5,
+                                     help="Multiplies the purchase rate while valid."))
     reactivation: float = Field(0.0, ge=0, le=1, description="daily chance a churned holder returns")
     send_cost: float = Field(0.05, ge=0, description="cost of sending one offer")
 
@@ -61,7 +62,8 @@ class Coupon(Policy):
     class Params(PolicyParams):
         target: Target = Field(Target(), json_schema_extra=control("Target"))  # target stages and tiers are levers
         trigger: Literal["first_order", "repurchase", "winback"] = Field("repurchase", json_schema_extra=control(
-            "Trigger", help="first order after acquisition, repurchase after the first order, or win-back after silence."))
+            "Trigger",
+            help="first order after acquisition, repurchase after the first order, or win-back after silence."))
         send_after_days: int = Field(5, ge=0, le=365, json_schema_extra=control(
             "Send after (days)", low=0, high=60, step=1, help="Days after the trigger event."))
         offer: OfferParams = Field(OfferParams(), json_schema_extra=control("Offer"))

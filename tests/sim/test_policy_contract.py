@@ -283,3 +283,52 @@ def test_user_defined_policy_works_end_to_end_from_toml(monkeypatch):
         rates.append((events / exposure, math.sqrt(events) / exposure))
     (r1, se1), (r0, se0) = rates
     assert r0 - r1 > 4 * math.hypot(se0, se1), rates
+
+
+# --- lever metadata: how a policy's parameters are shown on the classroom page ----------------------
+
+CONTROL_KEYS = {"label", "low", "high", "step", "stretch", "help", "names", "fields", "hidden"}
+
+
+def _controls(model, where: str):
+    """(where, field, control spec) of every described field of ``model`` and the models it nests."""
+    from typing import get_args
+
+    from pydantic import BaseModel
+
+    for name, field in model.model_fields.items():
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        spec = extra.get("control")
+        nested = [a for a in (field.annotation, *get_args(field.annotation))
+                  if isinstance(a, type) and issubclass(a, BaseModel)]  # fmt: skip
+        if spec is not None:
+            yield f"{where}.{name}", field, spec, nested[0] if nested else None
+        for inner in nested:
+            yield from _controls(inner, f"{where}.{name}")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_lever_metadata_is_well_formed_and_changes_no_validation(kind):
+    """Every ``control(...)`` names known keys and lists, sub-fields that exist and a sane range."""
+    from sim.policies.base import CONTROL_NAMES
+
+    cls = CLASSES[kind]
+    for where, field, spec, nested in _controls(cls.Params, kind):
+        assert set(spec) <= CONTROL_KEYS, (where, spec)
+        assert spec.get("names") in (None, *CONTROL_NAMES), (where, spec)
+        if "low" in spec and "high" in spec:
+            assert spec["low"] < spec["high"], (where, spec)
+        for sub in spec.get("fields", {}):
+            assert nested is not None and sub in nested.model_fields, (where, sub)
+    cls.Params.model_json_schema()  # the metadata is plain JSON
+    assert cls.Params().model_dump() == cls().get_params()
+
+
+def test_built_in_policies_describe_their_levers():
+    """Each built-in kind labels at least one parameter, and the shared reach is labelled once for all."""
+    for kind, cls in REGISTRY.items():
+        if kind == "none":
+            continue
+        labelled = [where for where, _, spec, _ in _controls(cls.Params, kind) if spec.get("label")]
+        assert any(not w.endswith(("coverage", "target")) for w in labelled), kind
+    assert PolicyParams.model_fields["coverage"].json_schema_extra["control"]["label"] == "Reach (share of customers)"

@@ -8,6 +8,10 @@ time from pressing Step to the re-drawn chart in the browser is measured for sev
 recorded in ``render_times.json`` under the tmp dir (and printed); no wall-clock threshold is
 asserted, because a loaded machine would make that flaky.
 
+A second server (``lifecycle app SCENARIO --plugin FILE.py``) loads a trainer's own policy from a
+file under tests/ and opens on a scenario file using it: its lever panel shows the sliders its
+``Params`` metadata describes, and moving one changes the run (same seed, same customers).
+
 Uses the system's Chromium (``/usr/bin/chromium``; ``make system-deps`` installs it) through the
 ``playwright`` package, never ``playwright install``; skipped, with the reason, if it is missing.
 """
@@ -35,6 +39,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]  # fmt: skip
 REPO = Path(__file__).resolve().parents[3]
+PLUGINS = Path(__file__).resolve().parent / "plugins"
 PERF_CUSTOMERS = 5_000
 PERF_STEPS = 8
 
@@ -57,15 +62,14 @@ def _lifecycle() -> list[str]:
     return [sys.executable, "-c", "import sys; from lifecycle.cli import main; sys.exit(main())"]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """``lifecycle app --port <free port>`` in its own process group; stopped (that group only) at the end."""
+def _serve(tmp_path_factory, *args: str):
+    """``lifecycle app <args> --port <free port>`` in its own process group; stopped (that group only) at the end."""
     port = _free_port()
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(_lifecycle() + ["app", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                                env=env, cwd=REPO, start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(_lifecycle() + ["app", *args, "--port", str(port)], stdout=log,
+                                stderr=subprocess.STDOUT, env=env, cwd=REPO, start_new_session=True)  # fmt: skip
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 90
@@ -90,6 +94,18 @@ def server(tmp_path_factory):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app as a trainer starts it: ``lifecycle app``."""
+    yield from _serve(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def plugin_server(tmp_path_factory):
+    """``lifecycle app birthday.toml --plugin birthday_coupon.py``: a policy of one's own, from tests/."""
+    yield from _serve(tmp_path_factory, str(PLUGINS / "birthday.toml"), "--plugin", str(PLUGINS / "birthday_coupon.py"))
 
 
 @pytest.fixture(scope="module")
@@ -276,4 +292,63 @@ def _walk_through_a_class(page, server, tmp_path):
     (tmp_path / "render_times.json").write_text(json.dumps(record, indent=2))
     print("\nclassroom render time per step at 5,000 customers:", json.dumps(record))
     assert record["view"] == "aggregate", "5,000 customers are above the dot-view limit"
+    assert not errors, errors
+
+
+def test_a_plugin_policy_gets_its_lever_panel(plugin_server, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        _plugin_levers(page, plugin_server)
+    except Exception:
+        page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+        print(f"\nscreenshot of the failure: {tmp_path / 'failure.png'}")
+        raise
+    finally:
+        page.close()
+
+
+def _run_30_days(page) -> str:
+    """Step 30 days (the speed is at 30 days per update); the status line and money caption at day 30."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Step").click()
+    expect(page.locator(".caption-stages")).to_contain_text("Day 30:", timeout=20_000)
+    expect(page.locator(".status-line")).to_contain_text("day 30 of")
+    return page.locator(".status-line").inner_text() + " | " + page.locator(".caption-money").inner_text()
+
+
+def _plugin_levers(page, url):
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(url)
+    status = page.locator(".status-line")
+    expect(status).to_contain_text("birthday_club", timeout=60_000)
+    expect(status).to_contain_text("day 0 of")
+
+    # the panel of the plugin's policy: sliders labelled from its Params metadata
+    page.get_by_text("birthday coupon 'birthday'").click()
+    for label in ("Birthday discount (money off): 15", "Birthday purchase lift (x): 2", "Valid for (days): 7",
+                  "send cost: 0.02", "Reach (share of customers): 1"):
+        slider = _slider(page, label)
+        expect(slider.locator("label").first).to_be_visible(timeout=10_000)
+        expect(slider.locator("[role=slider]")).to_have_count(1)
+    lift = _slider(page, "Birthday purchase lift (x)").locator("[role=slider]").first
+    assert lift.get_attribute("aria-valuemin") == "1" and lift.get_attribute("aria-valuemax") == "5"
+    expect(page.get_by_text("Target stages (none = all)").first).to_be_visible()
+
+    # 30 days as the file has it, then again on the same customers with a stronger birthday coupon
+    speed = _slider(page, "Speed").locator("[role=slider]").first
+    speed.focus()
+    page.keyboard.press("End")
+    expect(page.locator(".run-speed")).to_contain_text("30 day(s) per update", timeout=10_000)
+    before = _run_30_days(page)
+    page.get_by_role("button", name="Reset", exact=True).click()
+    expect(status).to_contain_text("day 0 of", timeout=10_000)
+    lift.focus()
+    page.keyboard.press("End")
+    expect(page.get_by_text("Birthday purchase lift (x): 5")).to_be_visible(timeout=10_000)
+    after = _run_30_days(page)
+    assert after != before, (before, after)
     assert not errors, errors

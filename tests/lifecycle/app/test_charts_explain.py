@@ -13,8 +13,10 @@ import pytest
 
 from lifecycle.app import charts as C
 from lifecycle.app import explain as X
-from lifecycle.app.state import DOT_VIEW_LIMIT, Controller, preset_names
-from scenarios.loader import load_scenario
+from lifecycle.app.controller import Controller
+from lifecycle.app.limits import DOT_VIEW_LIMIT
+from lifecycle.app.sources import preset_names
+from sim.scenario import load_scenario
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +140,25 @@ def test_policy_now_describes_current_parameters():
     assert "spend 100 get 20 off" in X.policy_now(coupon)
     rebuilt = type(coupon)(name=coupon.name, **{**coupon.get_params(), "offer": {"discount": 35, "min_spend": 150}})
     assert "spend 150 get 35 off" in X.policy_now(rebuilt)
+
+
+def test_policy_now_of_a_policy_of_ones_own_reads_its_lever_labels():
+    from pydantic import Field
+
+    from sim.policies import Policy, PolicyParams
+    from sim.policies.base import control
+
+    class Gift(Policy):
+        """A small gift."""
+
+        kind = "test_gift"
+
+        class Params(PolicyParams):
+            value: float = Field(5.0, ge=0, json_schema_extra=control("Gift value", high=20, step=1))
+            secret: float = Field(1.0, json_schema_extra=control(hidden=True))
+
+        def apply(self, day) -> None:  # pragma: no cover - not run here
+            return None
+
+    assert X.policy_now(Gift(value=7)) == "Now: Gift value 7."
+    assert X.policy_text(Gift()).startswith("test_gift 'test_gift': A small gift.")

@@ -15,7 +15,7 @@ import solara
 
 from lifecycle.app import page as P
 from lifecycle.app import server
-from lifecycle.app.state import Controller
+from lifecycle.app.controller import Controller
 
 
 @solara.component

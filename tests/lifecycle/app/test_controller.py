@@ -1,4 +1,4 @@
-"""Tests for lifecycle/app/state.py: the classroom controller, without any UI.
+"""Tests for lifecycle/app/controller.py: the classroom controller, without any UI.
 
 Stepping, playing and resetting; lever changes rebuild the policy and reach the running model;
 refused values change nothing; a comparison runs two models on the same seed and customers; and
@@ -17,11 +17,11 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from lifecycle.app.state import (
-    DEFAULT_SPEED, MAX_CUSTOMERS, MIN_CUSTOMERS, SPEEDS, ClassroomModel, Controller, LeverError, Setting,
-    preset_names, safe_label,
-)  # fmt: skip
-from scenarios.loader import MAX_SCENARIO_BYTES, load_scenario
+from lifecycle.app.controller import ClassroomModel, Controller
+from lifecycle.app.limits import DEFAULT_SPEED, MAX_CUSTOMERS, MAX_DAILY_ARRIVALS, MIN_CUSTOMERS, SPEEDS, LeverError
+from lifecycle.app.sources import preset_names, safe_label
+from scenarios.loader import MAX_SCENARIO_BYTES
+from sim.scenario import load_scenario
 from scenarios.errors import ConfigError
 
 
@@ -332,34 +332,23 @@ def test_safe_label():
     assert len(safe_label("x" * 500)) == 80
 
 
-def test_setting_round_trip_keeps_the_scenario_values():
-    sc = load_scenario("retail_tiers")
-    s = Setting.from_scenario(sc)
-    cfg = s.config_for(sc)
-    assert [c.daily_spend for c in cfg.channels] == [c.daily_spend for c in sc.config.channels]
-    assert [t.min_annual_spend for t in cfg.tiers] == [t.min_annual_spend for t in sc.config.tiers]
-    assert list(s.policies) == list(sc.policies) and all(a is not b for a, b in zip(s.policies, sc.policies))
-
-
 def test_runs_that_would_grow_too_fast_are_refused(ctrl):
-    from lifecycle.app.state import MAX_DAILY_ARRIVALS
-
     text = preset_text("retail_tiers").replace("saturation = 20.0", "saturation = 1000000.0", 1)
     text = text.replace("daily_spend = 600.0", "daily_spend = 100000000.0", 1)
     assert not ctrl.upload("flood.toml", text.encode())
     assert f"at most {MAX_DAILY_ARRIVALS:,} a day" in ctrl.error and ctrl.scenario.name == "retail_tiers"
     ctrl.set_lever("channel:search:daily_spend", 2500)  # the slider's top: fine
-    flood = Controller("retail_tiers", customers=100, days=30)
-    flood.scenario = flood.scenario.__class__(
-        config=flood.scenario.config.model_copy(update={"channels": [
-            c.model_copy(update={"saturation": 1e6}) for c in flood.scenario.config.channels]}),
-        policies=flood.scenario.policies, source="test")
+    wide = load_scenario("retail_tiers").with_values({f"channels.{c.name}.saturation": 1e6
+                                                       for c in ctrl.scenario.config.channels})
+    flood = Controller(wide, customers=100, days=30)
+    model = flood.model
     with pytest.raises(LeverError, match="customers a day"):
         flood.set_lever("channel:search:daily_spend", 1e9)
+    assert flood.model is model and flood.lever("channel:search:daily_spend").value == 600
 
 
 def test_engine_follows_the_size_of_the_whole_run():
-    from lifecycle.app.state import choose_engine
+    from lifecycle.app.limits import choose_engine
 
     assert choose_engine(500, 100, 10) == "agent"  # 1,500 customers by the end
     assert choose_engine(500, 365, 10) == "vector"  # 4,150 by the end
