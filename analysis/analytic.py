@@ -29,6 +29,7 @@ import numpy as np
 from analysis.markov import discounted_value, expected_occupancy
 from scenarios.schema import ConstantDist
 from scenarios.errors import ConfigError
+from scenarios.fields import MAX_DAYS
 from sim.stages import StageGraph
 
 __all__ = ["MarkovChain", "markov_chain", "analytic_summary", "analytic"]
@@ -104,8 +105,8 @@ def analytic_summary(scenario, horizon: int | None = None) -> dict:
     """
     chain = markov_chain(scenario)
     H = scenario.config.run.days if horizon is None else int(horizon)
-    if H < 1:
-        raise ConfigError(f"horizon must be >= 1 day; got {H}")
+    if not 1 <= H <= MAX_DAYS:
+        raise ConfigError(f"horizon must be 1 to {MAX_DAYS:,} days; got {H:,}")
     occ = expected_occupancy(chain.P, chain.start, H)  # rows: start of day 0 .. start of day H
     finite = discounted_value(chain.P, chain.R, chain.discount, horizon=H)
     infinite = discounted_value(chain.P, chain.R, chain.discount) if chain.discount < 1 else None

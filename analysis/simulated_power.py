@@ -78,8 +78,8 @@ def simulated_power(scenario, design, *, metric: str, points: list[tuple[int, in
         raise ConfigError(f"metric '{metric}': unknown; the experiment metrics are {', '.join(METRICS)}")
     if len(design.arms) != 2:
         raise ConfigError(f"simulated power compares two arms; the design has {len(design.arms)}")
-    if replications < 1:
-        raise ConfigError(f"replications must be >= 1; got {replications}")
+    if not 1 <= replications <= 100_000:
+        raise ConfigError(f"replications must be 1 to 100,000; got {replications:,}")
     sizes = [min(batch, replications - start) for start in range(0, replications, batch)]
     seeds = seed_plan(seed, len(points), len(sizes))
     tasks, where = [], []

@@ -21,11 +21,14 @@ import math
 import mesa
 import numpy as np
 
-from sim.acquisition import ARRIVAL_SAMPLERS
+from scenarios.errors import ConfigError
+from scenarios.fields import MAX_CUSTOMERS, MAX_DAYS
+from sim.acquisition import ARRIVAL_SAMPLERS, expected_customers
 from sim.distributions import order_value_shape
 from sim.draws import customer_ids, customer_keys, trait_draws, uniforms
 from sim.engines.bookkeeping import book_orders, time_rule_due
 from sim.ledger import Ledger
+from sim.limits import check_memory, run_memory_estimate
 from sim.policies import check_policy
 from sim.policies.base import Day, Policy, in_codes
 from sim.records import DailyRecorder, RunResult
@@ -115,6 +118,15 @@ class CustomerModel(mesa.Model):
         self.base_schedule = _scaled_schedule(schedule, n0)
         if self.days < 1:
             raise ValueError(f"days must be >= 1; got {self.days}")
+        if self.days > MAX_DAYS or n0 > MAX_CUSTOMERS:
+            raise ConfigError(f"a run holds at most {MAX_CUSTOMERS:,} initial customers and {MAX_DAYS:,} days; "
+                              f"got {n0:,} customers and {self.days:,} days")
+        arrivals_per_day = sum(float(expected_customers(c.daily_spend, c.saturation, c.cac)) for c in cfg.channels)
+        if spend_schedules:
+            arrivals_per_day = max(arrivals_per_day, sum(c.saturation for c in cfg.channels))
+        check_memory(run_memory_estimate(initial_customers=n0, expected_arrivals_per_day=arrivals_per_day,
+                                         days=self.days, stages=len(cfg.stages)),
+                     f"a run of {n0:,} customers over {self.days:,} days ({scenario.name})")
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}; got '{engine}'")
         if engine == "auto":

@@ -9,7 +9,7 @@ from lifecycle.cli.base import echo_json, main
 
 @main.command("analytic")
 @click.argument("scenario", required=False, default="markov_value")
-@click.option("--horizon", type=click.IntRange(min=1), help="Days (default: the scenario's run length).")
+@click.option("--horizon", type=click.IntRange(min=1, max=36500), help="Days (default: the scenario's run length).")
 @click.option("--simulate", is_flag=True, help="Also simulate the scenario and show the two side by side.")
 @click.option("--customers", type=click.IntRange(min=1), help="With --simulate: customers.")
 @click.option("--json", "as_json", is_flag=True)

@@ -89,8 +89,15 @@ def _save_traceback(exc: BaseException) -> Path | None:
 
 @click.group(cls=_LabGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="lifecycle-lab")
-def main() -> None:
+@click.option("--max-memory", metavar="SIZE",
+              help="Memory a run may plan for, e.g. 32G (default: half of this machine's; env LIFECYCLE_MAX_MEMORY).")
+def main(max_memory: str | None) -> None:
     """Lifecycle Lab: simulate customer lifecycles, test interventions, size experiments."""
+    if max_memory is not None:
+        from sim.limits import MEMORY_ENV, parse_size
+
+        parse_size(max_memory)  # a malformed size is a user error now, not in a worker later
+        os.environ[MEMORY_ENV] = max_memory  # worker processes inherit it
 
 
 def echo_json(obj) -> None:

@@ -29,7 +29,7 @@ def _floats(text: str | None, option: str) -> list[float]:
 @click.option("--horizon", type=click.IntRange(min=1, max=36500), help="Days simulated (default: the scenario's).")
 @click.option("--customers", type=click.IntRange(min=0), help="Initial customers (default: the scenario's).")
 @click.option("--min-ltv-cac", type=float, help="Only recommend allocations with mean LTV/CAC at least this.")
-@click.option("--replications", type=click.IntRange(min=2), default=8, show_default=True,
+@click.option("--replications", type=click.IntRange(min=2, max=10_000), default=8, show_default=True,
               help="Seeds per allocation (the same seeds for every allocation; as many again for the report).")
 @click.option("--seed", type=click.IntRange(min=0), help="Root seed (default: the scenario's).")
 @click.option("--frontier", help="Also optimise these daily budgets, e.g. 2000,4000,6000 (the efficient frontier).")

@@ -19,7 +19,7 @@ from lifecycle.cli.base import echo_json, main
 @click.option("--keep-same-day", is_flag=True, help="Count several purchases of a customer on one day separately.")
 @click.option("--name", default="calibrated", show_default=True, help="Name of the written scenario.")
 @click.option("--gross-margin", type=click.FloatRange(0, 1), default=0.3, show_default=True)
-@click.option("--replications", type=click.IntRange(min=1), default=5, show_default=True,
+@click.option("--replications", type=click.IntRange(min=1, max=1_000), default=5, show_default=True,
               help="Simulations of the calibrated cohort for the holdout comparison.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write the calibrated scenario (TOML) here.")
