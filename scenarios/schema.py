@@ -18,7 +18,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from scenarios.designs import BudgetConfig, ExperimentDesign
 from scenarios.fields import (
-    INT32_MAX, MAX_CUSTOMERS, MAX_DAYS, MAX_MONEY, MAX_MULTIPLIER, MAX_RATE, STRICT, StrictModel,
+    INT32_MAX, MAX_CUSTOMERS, MAX_DAYS, MAX_MONEY, MAX_MULTIPLIER, STRICT, StrictModel,
 )  # fmt: skip
 
 __all__ = [

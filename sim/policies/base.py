@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field, model_validator
+
+from scenarios.fields import STRICT, check_magnitudes
 
 from sim.state import rows_on_day
 
@@ -90,7 +92,7 @@ def control(label: str | None = None, *, low: float | None = None, high: float |
 class Target(BaseModel):
     """Whom a policy addresses. Empty lists mean 'any'; fields combine with AND, names with OR."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT
     stages: list[str] = Field(default_factory=list,
                               json_schema_extra=control("Target stages (none = all)", names="stages"))
     tiers: list[str] = Field(default_factory=list,
@@ -111,11 +113,17 @@ class PolicyParams(BaseModel):
     stages and tiers on the classroom page.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT
     target: Target = Field(Target(), json_schema_extra=control("Target", hidden=True))
     coverage: float = Field(1.0, ge=0, le=1, json_schema_extra=control(
         "Reach (share of customers)", low=0, high=1, step=0.05, stretch=1,
         help="Share of customers the programme can reach."))
+
+    @model_validator(mode="after")
+    def _magnitudes(self) -> PolicyParams:
+        # every number of every policy, a user's own included, stays within what the model stores
+        check_magnitudes(self.model_dump())
+        return self
 
 
 @dataclass(frozen=True)

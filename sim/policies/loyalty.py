@@ -10,8 +10,9 @@ spend for the top tier).
 from __future__ import annotations
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from scenarios.fields import STRICT
 from sim.policies.base import Day, Policy, PolicyParams, control, known_names, members
 
 __all__ = ["TierBenefit", "Loyalty"]
@@ -20,7 +21,7 @@ __all__ = ["TierBenefit", "Loyalty"]
 class TierBenefit(BaseModel):
     """What members of one value tier get, and what it costs."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT
     purchase_multiplier: float = Field(1.0, ge=0, json_schema_extra=control(
         "purchase multiplier", low=0.5, high=2, step=0.05, stretch=1, help="Above 1: members buy more often."))
     basket_multiplier: float = Field(1.0, ge=0)

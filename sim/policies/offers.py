@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from scenarios.fields import MAX_DAYS, STRICT
 from sim.policies.base import Day, Offer, Policy, PolicyParams, Target, control
 
 __all__ = ["OfferParams", "Coupon"]
@@ -18,13 +19,13 @@ __all__ = ["OfferParams", "Coupon"]
 class OfferParams(BaseModel):
     """An offer: ``discount`` off an order of at least ``min_spend``, valid ``valid_days``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT
     discount: float = Field(20.0, ge=0, json_schema_extra=control(
         "Coupon value (money off)", low=0, high=100, step=1,
         help="Discount on one order of at least the minimum spend."))
     min_spend: float = Field(100.0, ge=0, json_schema_extra=control(
         "Minimum order for the coupon", low=0, high=500, step=10, help="'Spend X get Y off': X."))
-    valid_days: int = Field(14, ge=1)
+    valid_days: int = Field(14, ge=1, le=MAX_DAYS)
     purchase_lift: float = Field(1.5, ge=0, description="purchase-rate multiplier while valid",
                                  json_schema_extra=control(
                                      "Purchase lift while valid (x)", low=0.5, high=3, step=0.05, stretch=1.5,

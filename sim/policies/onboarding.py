@@ -7,9 +7,12 @@ repurchase coupon on ``coupon_day`` (the sources' target: 7-day repurchase rate 
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
 from pydantic import Field
 
+from scenarios.fields import MAX_DAYS
 from sim.policies.base import Day, Policy, PolicyParams, control
 from sim.policies.offers import OfferParams
 
@@ -24,13 +27,14 @@ class Onboarding(Policy):
     class Params(PolicyParams):
         window_days: int = Field(30, ge=1, le=365, json_schema_extra=control(
             "Onboarding window (days)", low=1, high=90, step=1, stretch=1))
-        contact_days: list[int] = Field(default_factory=lambda: [1, 3, 7])
+        contact_days: list[Annotated[int, Field(ge=0, le=MAX_DAYS)]] = Field(default_factory=lambda: [1, 3, 7],
+                                                                          max_length=366)
         contact_cost: float = Field(0.05, ge=0, json_schema_extra=control(hidden=True))
         purchase_multiplier: float = Field(1.2, ge=0, json_schema_extra=control(
             "Onboarding purchase boost (x)", low=0.5, high=2, step=0.05, stretch=1))
         churn_multiplier: float = Field(0.8, ge=0, json_schema_extra=control(
             "Onboarding churn multiplier", low=0, high=1.5, step=0.05, stretch=1))
-        coupon_day: int | None = Field(None, ge=0, json_schema_extra=control(hidden=True))
+        coupon_day: int | None = Field(None, ge=0, le=MAX_DAYS, json_schema_extra=control(hidden=True))
         coupon: OfferParams = OfferParams(discount=5, min_spend=50, valid_days=7, purchase_lift=1.3, send_cost=0.0)
 
     def apply(self, day: Day) -> None:
