@@ -127,6 +127,11 @@ def scenario_from_data(raw: dict[str, Any], *, source: str = "scenario") -> Scen
 
 def _build_policy(table: dict[str, Any], where: str) -> Policy:
     kind = table.get("type")
+    if kind is not None and not isinstance(kind, str):
+        raise ConfigError(f"{where}.type: a policy type is a name such as 'coupon'; got {kind!r}")
+    name = table.get("name")
+    if name is not None and not (isinstance(name, str) and 1 <= len(name) <= 80):
+        raise ConfigError(f"{where}.name: a policy name is text of 1 to 80 characters; got {name!r}")
     try:
         return build_policy(table)
     except KeyError:
