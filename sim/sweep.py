@@ -46,6 +46,12 @@ from sim.seeding import seed_plan
 __all__ = ["Axis", "ResultsStore", "StoreNotice", "SweepSpec", "parse_axis", "part_name", "plan", "point_scenario",
            "run_sweep", "run_task"]
 
+#: most design points of one sweep, most replications per point, most runs in all
+MAX_POINTS = 100_000
+MAX_REPLICATIONS = 100_000
+MAX_RUNS = 1_000_000
+
+
 @dataclass(frozen=True)
 class Axis:
     """One swept parameter: a dotted path and either explicit values or a numeric range."""
@@ -93,6 +99,8 @@ def parse_axis(text: str) -> Axis:
             if step <= 0:
                 raise ConfigError(f"sweep parameter '{text}': STEP must be > 0")
             count = int(np.floor((high - low) / step + 1e-9)) + 1
+            if count > MAX_POINTS:
+                raise ConfigError(f"sweep parameter '{text}': {count:,} values; at most {MAX_POINTS:,} (use a larger STEP)")
             vals = tuple(low + k * step for k in range(count))
             return Axis(name, tuple(int(v) if integer else float(v) for v in vals), low, high, integer)
         return Axis(name, None, low, high, integer)
@@ -130,14 +138,19 @@ def plan(spec: SweepSpec) -> tuple[list[dict], list[list[np.random.SeedSequence]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise ConfigError(f"sweep parameters name {', '.join(repr(n) for n in twice)} more than once; give each parameter once")
+    if not 1 <= spec.replications <= MAX_REPLICATIONS:
+        raise ConfigError(f"replications must be 1 to {MAX_REPLICATIONS:,}; got {spec.replications:,}")
     if spec.method == "grid":
         for ax in spec.axes:
             if ax.values is None:
                 raise ConfigError(f"sweep parameter {ax.name}: a grid needs listed values or LOW:HIGH:STEP, not LOW:HIGH")
+        size = math.prod(len(ax.values) for ax in spec.axes)
+        if size > MAX_POINTS:
+            raise ConfigError(f"the grid has {size:,} points; at most {MAX_POINTS:,} (fewer values, or sample it)")
         points = [dict(zip([a.name for a in spec.axes], combo)) for combo in itertools.product(*(a.values for a in spec.axes))]
     elif spec.method in ("random", "latin"):
-        if not spec.sample or spec.sample < 1:
-            raise ConfigError(f"sampling method '{spec.method}' needs a sample size of at least 1")
+        if not spec.sample or not 1 <= spec.sample <= MAX_POINTS:
+            raise ConfigError(f"sampling method '{spec.method}' needs a sample size of 1 to {MAX_POINTS:,}")
         for ax in spec.axes:
             if ax.low is None:
                 raise ConfigError(f"sweep parameter {ax.name}: sampling method '{spec.method}' needs a range LOW:HIGH")
@@ -160,6 +173,9 @@ def plan(spec: SweepSpec) -> tuple[list[dict], list[list[np.random.SeedSequence]
         raise ConfigError(f"sampling method must be grid, random or latin; got '{spec.method}'")
     if not points:
         raise ConfigError("the sweep has no points")
+    if len(points) * spec.replications > MAX_RUNS:
+        raise ConfigError(f"the sweep has {len(points):,} points x {spec.replications:,} replications; "
+                          f"at most {MAX_RUNS:,} runs in one sweep")
     return points, seed_plan(spec.seed, len(points), spec.replications)
 
 
