@@ -6,8 +6,9 @@ Scenarios and policies
 - :func:`load_scenario` (a preset name or a TOML file), :func:`parse_scenario` (TOML text) ->
   :class:`Scenario`; ``scenario.with_values({"channels.search.daily_spend": 500})`` returns a new
   validated scenario; :func:`presets` lists the shipped ones.
-- :class:`Policy`, :class:`PolicyParams`, :class:`Target`, :class:`Offer`, :class:`Day` and
-  :func:`register`: write and register a policy of your own.
+- :class:`Policy`, :class:`PolicyParams`, :class:`Target`, :class:`Offer`, :class:`Day`,
+  :func:`register` and :func:`control` (a parameter's label and slider range on the classroom
+  page): write and register a policy of your own.
 
 Workflows (each returns an object with the numbers and their uncertainty)
 
@@ -55,6 +56,7 @@ _EXPORTS = {
     "presets": ("scenarios.loader", "presets"),
     "CustomerModel": ("sim.model", "CustomerModel"),
     "Day": ("sim.policies", "Day"),
+    "control": ("sim.policies", "control"),
     "Offer": ("sim.policies", "Offer"),
     "Policy": ("sim.policies", "Policy"),
     "PolicyParams": ("sim.policies", "PolicyParams"),
@@ -68,7 +70,7 @@ _EXPORTS = {
 
 __all__ = [
     "load_scenario", "parse_scenario", "presets", "DEFAULT_PRESET", "Scenario",
-    "Policy", "PolicyParams", "Target", "Offer", "Day", "register",
+    "Policy", "PolicyParams", "Target", "Offer", "Day", "register", "control",
     "run", "RunReport", "RunResult", "CustomerModel",
     "experiment", "experiment_design", "ExperimentReport", "ExperimentDesign", "ArmSpec",
     "power", "simulated_power", "calibrate", "Calibration", "allocate_budget", "BudgetConfig",

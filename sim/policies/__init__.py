@@ -7,7 +7,7 @@ policy class of your own), :func:`build_policy` (validate one ``[[policies]]`` t
 
 from __future__ import annotations
 
-from sim.policies.base import Day, NoIntervention, Offer, Policy, PolicyParams, Target, known_names
+from sim.policies.base import Day, NoIntervention, Offer, Policy, PolicyParams, Target, control, known_names
 from sim.policies.contact_cap import ContactCap
 from sim.policies.cross_sell import CrossSell
 from sim.policies.loyalty import Loyalty, TierBenefit
@@ -17,7 +17,7 @@ from sim.policies.referral import Referral
 from sim.policies.winback import WinBack
 
 __all__ = [
-    "Policy", "PolicyParams", "Target", "Offer", "Day", "NoIntervention", "Coupon", "OfferParams",
+    "Policy", "PolicyParams", "Target", "Offer", "Day", "NoIntervention", "control", "Coupon", "OfferParams",
     "Loyalty", "TierBenefit", "WinBack", "Onboarding", "Referral", "CrossSell", "ContactCap",
     "REGISTRY", "register", "build_policy", "check_policy",
 ]  # fmt: skip
