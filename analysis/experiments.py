@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import checks, stats, survival
+from scenarios.errors import NotEstimableError
 
 __all__ = ["METRICS", "analyse", "segment_effects", "survival_by_arm", "decide", "ExperimentReport", "Guardrails"]
 
@@ -151,6 +152,8 @@ class ExperimentReport:
     segments: pd.DataFrame | None = None
     survival: dict | None = None
     notes: list[str] = field(default_factory=list)
+    #: (arm, metric, reason) of every estimate the data do not identify (constant, empty, no events)
+    not_estimable: list[dict] = field(default_factory=list)
     #: the per-customer outcomes of the experiment world (set by :func:`analysis.experiment_runs.run_experiment`)
     outcomes: object | None = None
     #: scenario name, seed and design of the run
@@ -161,8 +164,13 @@ class ExperimentReport:
         return pd.DataFrame(self.rows)
 
     def to_dict(self) -> dict:
-        """Everything as plain JSON-ready data (what ``lifecycle experiment --json`` prints)."""
-        return {
+        """Everything as plain JSON-ready data (what ``lifecycle experiment --json`` prints).
+
+        An undefined number (a relative effect against a control of 0) is None, never NaN.
+        """
+        from sim.output import finite_json
+
+        return finite_json({
             **self.context,
             "arms": self.arm_sizes,
             "srm": self.srm,
@@ -170,8 +178,9 @@ class ExperimentReport:
             "decisions": self.decisions,
             "segments": [] if self.segments is None else self.segments.to_dict(orient="records"),
             "logrank": None if self.survival is None else self.survival["logrank"],
+            "not_estimable": self.not_estimable,
             "notes": self.notes,
-        }
+        })
 
 
 def analyse(outcomes, *, truth: dict[int, object] | None = None, alpha: float = 0.05,
@@ -195,11 +204,17 @@ def analyse(outcomes, *, truth: dict[int, object] | None = None, alpha: float = 
     control = f[f["arm"] == 0]
     rows: list[dict] = []
     notes: list[str] = []
+    not_estimable: list[dict] = []
     for spec in specs:
         per_arm = []
         for k in range(1, len(arms)):
             treat = f[f["arm"] == k]
-            est = _estimate(spec, control, treat, alpha, winsor_quantile)
+            try:
+                est = _estimate(spec, control, treat, alpha, winsor_quantile)
+            except NotEstimableError as exc:
+                not_estimable.append({"arm": arms[k], "metric": spec.name, "reason": str(exc)})
+                notes.append(f"{arms[k]}: {spec.name} not estimable ({exc})")
+                continue
             if est is None:
                 continue
             true_effect = None
@@ -221,7 +236,7 @@ def analyse(outcomes, *, truth: dict[int, object] | None = None, alpha: float = 
             for r, p in zip(per_arm, adjusted):
                 r["p_value_holm"] = float(p)
             rows.extend(per_arm)
-        else:
+        elif not any(x["metric"] == spec.name for x in not_estimable):
             notes.append(f"{spec.name}: fewer than {MIN_UNITS} customers per arm; not estimated")
     report = ExperimentReport(
         rows=rows,
@@ -234,6 +249,7 @@ def analyse(outcomes, *, truth: dict[int, object] | None = None, alpha: float = 
         arm_names=arms,
         arm_sizes=dict(zip(arms, map(int, counts))),
         notes=notes,
+        not_estimable=not_estimable,
     )
     report.decisions = decide(report, guardrails or Guardrails(alpha=alpha))
     return report
@@ -315,12 +331,20 @@ def segment_effects(outcomes, *, metric: str = "ltv", alpha: float = 0.05, min_p
                 t = sub[sub["arm"] == k][metric].to_numpy(dtype=float)
                 if min(c.size, t.size) < min_per_arm:
                     continue
-                est = stats.diff_in_means(c, t, alpha, metric=metric)
+                try:
+                    est = stats.diff_in_means(c, t, alpha, metric=metric)
+                except NotEstimableError as exc:  # e.g. LTV is 0 for every churned customer in both arms
+                    rows.append({
+                        "arm": outcomes.arm_names[k], "segmentation": seg_name, "segment": label,
+                        "n_control": c.size, "n_treatment": t.size, "estimate": None, "ci_low": None,
+                        "ci_high": None, "p_value": None, "loses_money": False, "not_estimable": str(exc),
+                    })  # fmt: skip
+                    continue
                 rows.append({
                     "arm": outcomes.arm_names[k], "segmentation": seg_name, "segment": label,
                     "n_control": c.size, "n_treatment": t.size, "estimate": est.estimate,
                     "ci_low": est.ci_low, "ci_high": est.ci_high, "p_value": est.p_value,
-                    "loses_money": bool(metric == "ltv" and est.ci_high < 0),
+                    "loses_money": bool(metric == "ltv" and est.ci_high < 0), "not_estimable": None,
                 })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -345,6 +369,9 @@ def survival_by_arm(outcomes) -> dict:
         curves[name] = {"times": km.times.tolist(), "survival": km.survival.tolist(), "std_err": km.std_err.tolist()}
     for k in range(1, len(outcomes.arm_names)):
         if 0 in data and k in data and data[0][1].sum() + data[k][1].sum() > 0:
-            lr = survival.logrank(*data[0], *data[k])
+            try:
+                lr = survival.logrank(*data[0], *data[k])
+            except NotEstimableError:
+                continue
             tests[outcomes.arm_names[k]] = {"statistic": lr.statistic, "p_value": lr.p_value}
     return {"curves": curves, "logrank": tests}

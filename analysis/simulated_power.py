@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scenarios.errors import ConfigError
+from scenarios.errors import ConfigError, NotEstimableError
 from sim.parallel import Runner
 from sim.seeding import seed_plan
 
@@ -56,7 +56,10 @@ def _power_batch(task) -> list[tuple]:
     out = []
     for r in range(replicas):
         f = frame[frame["replica"] == r]
-        est = _estimate(spec, f[f["arm"] == 0], f[f["arm"] == 1], alpha, 0.99)
+        try:
+            est = _estimate(spec, f[f["arm"] == 0], f[f["arm"] == 1], alpha, 0.99)
+        except NotEstimableError:  # e.g. no churn at all in a small replica: not a rejection, not counted
+            est = None
         out.append((np.nan, np.nan, 0) if est is None else (est.p_value, est.estimate, min(est.n_control, est.n_treatment)))
     return out
 

@@ -26,7 +26,7 @@ import numpy as np
 from scipy import special, stats
 
 from analysis._inputs import _alpha, _count, _same_length, _vector
-from scenarios.errors import ConfigError, ConvergenceError
+from scenarios.errors import ConfigError, ConvergenceError, NotEstimableError
 
 __all__ = [
     "Estimate",
@@ -147,7 +147,7 @@ def _normal_estimate(metric, method, m_c, var_c, n_c, m_t, var_t, n_t, alpha) ->
     """Estimate with a z interval and z-test from per-arm statistics and their variances."""
     se = math.sqrt(var_c + var_t)
     if se == 0.0:
-        raise ConfigError(
+        raise NotEstimableError(
             f"{metric}: the delta-method variance is 0 in both arms (num_c/den_c and num_t/den_t "
             "are exact multiples of their denominators); the interval is undefined"
         )
@@ -167,7 +167,7 @@ def _welch(metric, method, y_c, y_t, alpha, variance_reduction=None) -> Estimate
     var_t = float(np.var(y_t, ddof=1)) / n_t
     se = math.sqrt(var_c + var_t)
     if se == 0.0:
-        raise ConfigError("y_c and y_t are both constant; the Welch test is undefined")
+        raise NotEstimableError("y_c and y_t are both constant; the Welch test is undefined")
     df = (var_c + var_t) ** 2 / (var_c**2 / (n_c - 1) + var_t**2 / (n_t - 1))
     m_c, m_t = float(np.mean(y_c)), float(np.mean(y_t))
     diff = m_t - m_c
@@ -309,7 +309,7 @@ def _ratio_arm(num: np.ndarray, den: np.ndarray, arm: str) -> tuple[float, float
     """Ratio of sums and its delta-method variance for one arm."""
     mean_den = float(np.mean(den))
     if mean_den == 0.0:
-        raise ConfigError(f"den_{arm} must not sum to 0; the ratio is undefined")
+        raise NotEstimableError(f"den_{arm} must not sum to 0; the ratio is undefined")
     ratio = float(np.sum(num) / np.sum(den))
     # Var(sum num / sum den) ~ Var(num - R den) / (n mean(den)^2), the linearised ratio
     resid = num - ratio * den
@@ -476,7 +476,7 @@ def bootstrap_ratio_ci(
 def _theta(y: np.ndarray, x: np.ndarray) -> float:
     var_x = float(np.var(x, ddof=1))
     if var_x == 0.0:
-        raise ConfigError("x (the covariate) must not be constant; its variance is 0")
+        raise NotEstimableError("x (the covariate) must not be constant; its variance is 0")
     return float(np.cov(y, x, ddof=1)[0, 1]) / var_x
 
 
@@ -517,7 +517,7 @@ def cuped(y: Any, x: Any) -> CupedResult:
     _same_length("y", y, "x", x)
     var_y = float(np.var(y, ddof=1))
     if var_y == 0.0:
-        raise ConfigError("y must not be constant; its variance is 0")
+        raise NotEstimableError("y must not be constant; its variance is 0")
     theta = _theta(y, x)
     adjusted = y - theta * (x - np.mean(x))
     return CupedResult(adjusted, theta, 1.0 - float(np.var(adjusted, ddof=1)) / var_y)

@@ -13,7 +13,7 @@ import numpy as np
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
 from analysis._inputs import _durations, _events
-from scenarios.errors import ConfigError
+from scenarios.errors import ConfigError, NotEstimableError
 
 __all__ = ["kaplan_meier", "logrank", "KaplanMeierResult", "LogRankResult"]
 
@@ -117,7 +117,7 @@ def logrank(durations_c: Any, events_c: Any, durations_t: Any, events_t: Any) ->
     t_t = _durations("durations_t", durations_t)
     e_t = _events("events_t", events_t, t_t, "durations_t")
     if e_c.sum() + e_t.sum() == 0:
-        raise ConfigError("events_c and events_t contain no events; the log-rank test is undefined")
+        raise NotEstimableError("events_c and events_t contain no events; the log-rank test is undefined")
     time = np.concatenate([t_c, t_t])
     status = np.concatenate([e_c, e_t])
     group = np.concatenate([np.zeros(t_c.size, dtype=int), np.ones(t_t.size, dtype=int)])

@@ -6,7 +6,7 @@ one-paragraph message and exit code 2, never a traceback.
 
 from __future__ import annotations
 
-__all__ = ["LabError", "ConfigError", "DataError", "ConvergenceError"]
+__all__ = ["LabError", "ConfigError", "DataError", "ConvergenceError", "NotEstimableError"]
 
 
 class LabError(Exception):
@@ -33,3 +33,11 @@ class ConvergenceError(LabError, RuntimeError):
     def __init__(self, message: str, diagnostics: dict | None = None) -> None:
         super().__init__(message)
         self.diagnostics = dict(diagnostics or {})
+
+
+class NotEstimableError(LabError, ValueError):
+    """The data do not identify a statistic: constant values, no events, a zero denominator.
+
+    An analysis of many metrics and segments reports such a cell as "not estimable" with this
+    message as the reason, and goes on with the others.
+    """

@@ -21,7 +21,7 @@ from analysis.stats import (
     ratio_metric,
     winsorize_pooled,
 )
-from scenarios.errors import ConfigError
+from scenarios.errors import ConfigError, LabError, NotEstimableError
 
 N_DATASETS = 2000
 # Coverage over N_DATASETS independent datasets is Binomial(N, 0.95)/N: s.e. 0.0049, so a
@@ -293,6 +293,9 @@ def test_estimate_is_frozen_and_serialisable():
      r"lower_quantile must be below upper_quantile"),
 ])
 def test_bad_inputs_raise_config_error(call, match):
-    """Invalid inputs raise ConfigError naming the argument."""
-    with pytest.raises(ConfigError, match=match):
+    """Invalid inputs raise ConfigError naming the argument; data that identify nothing, NotEstimableError."""
+    with pytest.raises(LabError, match=match) as info:
         call()
+    degenerate = ("constant", "sum to 0", "variance is 0", "no events")
+    expected = NotEstimableError if any(w in match for w in degenerate) else ConfigError
+    assert isinstance(info.value, expected), type(info.value)

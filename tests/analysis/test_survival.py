@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from analysis.survival import kaplan_meier, logrank
-from scenarios.errors import ConfigError
+from scenarios.errors import ConfigError, LabError, NotEstimableError
 
 
 def test_kaplan_meier_matches_hand_computation():
@@ -48,6 +48,9 @@ def test_logrank_matches_scipy():
     (lambda: logrank([1, 2], [0, 0], [3, 4], [0, 0]), r"contain no events"),
 ])
 def test_bad_inputs_raise_config_error(call, match):
-    """Invalid inputs raise ConfigError naming the argument."""
-    with pytest.raises(ConfigError, match=match):
+    """Invalid inputs raise ConfigError naming the argument; data that identify nothing, NotEstimableError."""
+    with pytest.raises(LabError, match=match) as info:
         call()
+    degenerate = ("constant", "sum to 0", "variance is 0", "no events")
+    expected = NotEstimableError if any(w in match for w in degenerate) else ConfigError
+    assert isinstance(info.value, expected), type(info.value)
