@@ -13,7 +13,7 @@ import numpy as np
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
 from analysis._inputs import _durations, _events
-from scenarios.errors import ConfigError, NotEstimableError
+from scenarios.errors import NotEstimableError
 
 __all__ = ["kaplan_meier", "logrank", "KaplanMeierResult", "LogRankResult"]
 
