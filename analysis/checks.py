@@ -15,7 +15,7 @@ from scipy import stats
 from analysis._inputs import _same_length, _vector
 from scenarios.errors import ConfigError
 
-__all__ = ["holm", "srm_test", "SRMResult"]
+__all__ = ["holm", "benjamini_hochberg", "srm_test", "SRMResult"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,6 +74,49 @@ def holm(p_values: Any) -> np.ndarray:
     stepped = np.minimum(1.0, (m - np.arange(m)) * p[order])
     adjusted = np.empty(m)
     adjusted[order] = np.maximum.accumulate(stepped)
+    return adjusted
+
+
+def benjamini_hochberg(p_values: Any) -> np.ndarray:
+    r"""Benjamini-Hochberg adjusted p-values (q-values; false-discovery-rate control).
+
+    Parameters
+    ----------
+    p_values : array_like
+        Raw p-values in [0, 1] (1-D, non-empty).
+
+    Returns
+    -------
+    numpy.ndarray
+        Adjusted values in the input order; rejecting those :math:`\le q` keeps the expected
+        share of false discoveries at most :math:`q` (independent or positively dependent tests).
+        Equal to statsmodels ``multipletests(method="fdr_bh")``.
+
+    Notes
+    -----
+    With sorted p-values, :math:`\tilde p_{(i)} = \min_{j \ge i} \min\{1, m\,p_{(j)} / j\}`.
+
+    References
+    ----------
+    .. [1] Benjamini, Y. and Hochberg, Y. (1995). Controlling the false discovery rate: a practical
+       and powerful approach to multiple testing. *Journal of the Royal Statistical Society B* 57,
+       289-300.
+
+    Examples
+    --------
+    >>> benjamini_hochberg([0.01, 0.04, 0.03]).round(4).tolist()
+    [0.03, 0.04, 0.04]
+    """
+    p = _vector("p_values", p_values)
+    if np.any((p < 0.0) | (p > 1.0)):
+        raise ConfigError(
+            f"p_values must be in [0, 1]; got min {float(p.min())!r}, max {float(p.max())!r}"
+        )
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    scaled = np.minimum(1.0, m * p[order] / np.arange(1, m + 1))
+    adjusted = np.empty(m)
+    adjusted[order] = np.minimum.accumulate(scaled[::-1])[::-1]
     return adjusted
 
 

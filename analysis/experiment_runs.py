@@ -55,13 +55,17 @@ def experiment_design(scenario: Scenario, arms=None, **overrides) -> ExperimentD
 
 def run_experiment(scenario: Scenario | str | None = None, design: ExperimentDesign | None = None, *,
                    arms=None, seed: int | None = None, truth: bool = True, alpha: float = 0.05,
-                   min_ltv_cac: float = 3.0, progress=None, **overrides) -> ExperimentReport:
+                   min_ltv_cac: float | None = 3.0, retention_margin: float = 0.005, ltv_cac_margin: float = 0.05,
+                   progress=None, **overrides) -> ExperimentReport:
     """Run an A/B(/n) test inside ``scenario`` and read it as an analyst would, beside the truth.
 
     ``design`` (or the scenario's ``[experiment]`` table with ``arms`` and ``overrides``, see
     :func:`experiment_design`) says who gets what. With ``truth`` the twin worlds (every customer
     in arm k, same customers and draws) give each effect's true value. ``progress`` is called with
-    ``1`` after each simulated world.
+    ``1`` after each simulated world. The decision per arm follows
+    :class:`~analysis.experiments.Guardrails`: ``retention_margin`` (absolute) and
+    ``ltv_cac_margin`` (relative) are the drops against the control a guardrail tolerates;
+    ``min_ltv_cac`` is an absolute target reported beside the control's value, not deciding.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if design is None:
@@ -77,7 +81,9 @@ def run_experiment(scenario: Scenario | str | None = None, design: ExperimentDes
             twins[k] = run_world(sc, design, seed=seed, fixed_arm=k)
             if progress is not None:
                 progress(1)
-    report = analyse(outcomes, truth=twins, alpha=alpha, guardrails=Guardrails(min_ltv_cac=min_ltv_cac, alpha=alpha))
+    guardrails = Guardrails(min_ltv_cac=min_ltv_cac, retention_margin=retention_margin, ltv_cac_margin=ltv_cac_margin,
+                            alpha=alpha)
+    report = analyse(outcomes, truth=twins, alpha=alpha, guardrails=guardrails)
     report.segments = segment_effects(outcomes, alpha=alpha)
     report.survival = survival_by_arm(outcomes)
     report.outcomes = outcomes

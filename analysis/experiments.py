@@ -132,11 +132,23 @@ def _estimate(spec: MetricSpec, c: pd.DataFrame, t: pd.DataFrame, alpha: float, 
 
 @dataclass(frozen=True)
 class Guardrails:
-    """What a treatment arm must satisfy to ship."""
+    """What a treatment arm must satisfy to ship, relative to the control.
+
+    ``primary`` must be significantly better (Holm-adjusted across arms). Each guardrail is a
+    non-inferiority check against the control with a margin: ``guard_metric`` (a retention rate)
+    must not drop by more than ``retention_margin`` (absolute, 0.005 = half a point), LTV/CAC by
+    more than ``ltv_cac_margin`` (relative, 0.05 = 5%). A guardrail is *breached* when the whole
+    confidence interval lies beyond the margin, *held* when the whole interval lies inside it, and
+    *unresolved* otherwise. ``min_ltv_cac`` is an absolute target, reported beside the control's
+    value at the experiment's horizon but never deciding on its own: over a short horizon even the
+    control misses a lifetime target.
+    """
 
     primary: str = "ltv"
-    min_ltv_cac: float | None = 3.0
     guard_metric: str = "observed_retention_90d"
+    retention_margin: float = 0.005
+    ltv_cac_margin: float = 0.05
+    min_ltv_cac: float | None = 3.0
     alpha: float = 0.05
 
 
@@ -256,53 +268,77 @@ def analyse(outcomes, *, truth: dict[int, object] | None = None, alpha: float = 
 
 
 def decide(report: ExperimentReport, g: Guardrails) -> list[dict]:
-    """Ship / don't ship / inconclusive per treatment arm, with the reasons.
+    """Ship / don't ship / inconclusive per treatment arm, with the one reason that decided it.
 
-    A sample ratio mismatch makes the arm inconclusive whatever else holds. Otherwise any failed
-    guardrail (primary metric significantly worse, guard metric significantly worse, LTV/CAC
-    below target) means don't ship; a significantly better primary metric with no failure means
-    ship; anything else is inconclusive.
+    In order: a sample ratio mismatch makes the arm inconclusive; a breached guardrail or a
+    significantly worse primary metric means don't ship; a significantly better primary metric
+    with every guardrail held means ship; anything else is inconclusive (the first unresolved
+    question is the reason). ``reasons`` lists every finding; ``targets`` the absolute targets
+    (reported, not deciding).
     """
     out = []
     by = {(r["arm"], r["metric"]): r for r in report.rows}
     srm_bad = bool(report.srm.get("mismatch"))
     for arm in report.arm_names[1:]:
-        reasons: list[str] = []
-        fails = better = False
+        findings: list[tuple[str, str]] = []  # (kind, text): kind in breach, worse, better, open, held, note
         if srm_bad:
-            reasons.append(f"sample ratio mismatch (p = {report.srm['p_value']:.2g}): the assignment is suspect")
+            findings.append(("srm", f"sample ratio mismatch (p = {report.srm['p_value']:.2g}): the assignment is suspect"))
         primary = by.get((arm, g.primary))
         if primary is None:
-            reasons.append(f"{g.primary} could not be estimated")
+            findings.append(("open", f"{g.primary} could not be estimated"))
         else:
             p = primary.get("p_value_holm", primary["p_value"])
-            span = f"{primary['estimate']:.4g} (95% CI {primary['ci_low']:.4g} to {primary['ci_high']:.4g}, p = {p:.2g})"
+            span = (f"{primary['estimate']:.4g} (95% CI {primary['ci_low']:.4g} to {primary['ci_high']:.4g}, "
+                    f"Holm-adjusted p = {p:.2g})")
             if p < g.alpha and primary["ci_high"] < 0:
-                fails = True
-                reasons.append(f"{g.primary} is worse: {span}")
+                findings.append(("worse", f"{g.primary} is worse: {span}"))
             elif p < g.alpha and primary["ci_low"] > 0:
-                better = True
-                reasons.append(f"{g.primary} is better: {span}")
+                findings.append(("better", f"{g.primary} is better: {span}"))
             else:
-                reasons.append(f"{g.primary} change is not significant: {span}")
-        guard = by.get((arm, g.guard_metric))
-        if guard is not None and guard["p_value"] < g.alpha and guard["ci_high"] < 0:
-            fails = True
-            reasons.append(f"guardrail {g.guard_metric} is significantly worse ({guard['estimate']:.3g})")
-        ratio = by.get((arm, "ltv_cac"))
-        if g.min_ltv_cac is not None and ratio is not None and ratio["treatment"] < g.min_ltv_cac:
-            fails = True
-            reasons.append(f"LTV/CAC {ratio['treatment']:.2f} is below the target {g.min_ltv_cac:g}")
-        if srm_bad:
-            decision = "inconclusive"
-        elif fails:
-            decision = "don't ship"
-        elif better:
-            decision = "ship"
+                findings.append(("open", f"{g.primary} change is not significant: {span}"))
+        findings.append(_guardrail(by.get((arm, g.guard_metric)), g.guard_metric, -g.retention_margin,
+                                   f"{100 * g.retention_margin:g} points", absolute=True))
+        findings.append(_guardrail(by.get((arm, "ltv_cac")), "ltv_cac", -g.ltv_cac_margin,
+                                   f"{100 * g.ltv_cac_margin:g}%", absolute=False))
+        kinds = [k for k, _ in findings]
+        if "srm" in kinds:
+            decision, reason = "inconclusive", findings[kinds.index("srm")][1]
+        elif "breach" in kinds or "worse" in kinds:
+            k = kinds.index("breach") if "breach" in kinds else kinds.index("worse")
+            decision, reason = "don't ship", findings[k][1]
+        elif "better" in kinds and "open" not in kinds:
+            decision, reason = "ship", findings[kinds.index("better")][1]
         else:
-            decision = "inconclusive"
-        out.append({"arm": arm, "decision": decision, "reasons": reasons})
+            decision, reason = "inconclusive", findings[kinds.index("open")][1]
+        targets = []
+        ratio = by.get((arm, "ltv_cac"))
+        if g.min_ltv_cac is not None and ratio is not None:
+            met = "met" if ratio["treatment"] >= g.min_ltv_cac else "not met"
+            targets.append({
+                "metric": "ltv_cac", "target": g.min_ltv_cac, "control": ratio["control"],
+                "treatment": ratio["treatment"], "met": ratio["treatment"] >= g.min_ltv_cac,
+                "text": f"LTV/CAC at this horizon: treatment {ratio['treatment']:.2f}, control {ratio['control']:.2f}, "
+                        f"target {g.min_ltv_cac:g} ({met}; an absolute target, not part of the decision)",
+            })  # fmt: skip
+        out.append({"arm": arm, "decision": decision, "reason": reason, "reasons": [t for _, t in findings],
+                    "targets": targets})
     return out
+
+
+def _guardrail(row: dict | None, metric: str, margin: float, label: str, *, absolute: bool) -> tuple[str, str]:
+    """Non-inferiority of ``metric`` against the control with ``margin`` (negative: the drop allowed)."""
+    if row is None:
+        return ("note", f"guardrail {metric}: not estimated in this experiment")
+    lo, hi = (row["ci_low"], row["ci_high"]) if absolute else (row["rel_ci_low"], row["rel_ci_high"])
+    if lo is None or hi is None or not (np.isfinite(lo) and np.isfinite(hi)):
+        return ("open", f"guardrail {metric}: its change cannot be bounded")
+    scale, unit = (100.0, " points") if absolute else (100.0, "%")
+    span = f"{scale * lo:+.3g}{unit} to {scale * hi:+.3g}{unit}"
+    if hi < margin:
+        return ("breach", f"guardrail {metric} breached: it drops by more than {label} (95% CI {span})")
+    if lo > margin:
+        return ("held", f"guardrail {metric} held: no drop of more than {label} (95% CI {span})")
+    return ("open", f"guardrail {metric} unresolved: a drop of more than {label} is not ruled out (95% CI {span})")
 
 
 SEGMENTATIONS = {
@@ -316,8 +352,9 @@ SEGMENTATIONS = {
 def segment_effects(outcomes, *, metric: str = "ltv", alpha: float = 0.05, min_per_arm: int = 50) -> pd.DataFrame:
     """Effect of each treatment arm on ``metric`` (a per-customer column) within each segment.
 
-    A segment "loses money" when the effect on LTV (net of policy cost) is negative with its
-    whole confidence interval below zero.
+    A segment "loses money" when the effect on LTV (net of policy cost) is negative and
+    significant after Benjamini-Hochberg adjustment across the arm's segments (``p_value_bh``):
+    with four segmentations of several segments each, unadjusted flags would be mostly noise.
     """
     f = outcomes.frame
     rows = []
@@ -346,7 +383,15 @@ def segment_effects(outcomes, *, metric: str = "ltv", alpha: float = 0.05, min_p
                     "ci_low": est.ci_low, "ci_high": est.ci_high, "p_value": est.p_value,
                     "loses_money": bool(metric == "ltv" and est.ci_high < 0), "not_estimable": None,
                 })  # fmt: skip
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    frame["p_value_bh"] = np.nan
+    for arm in frame["arm"].unique() if len(frame) else []:
+        ok = (frame["arm"] == arm) & frame["p_value"].notna()
+        if ok.any():
+            frame.loc[ok, "p_value_bh"] = checks.benjamini_hochberg(frame.loc[ok, "p_value"].to_numpy(dtype=float))
+    if len(frame):
+        frame["loses_money"] = (metric == "ltv") & (frame["p_value_bh"] < alpha) & (frame["estimate"].astype(float) < 0)
+    return frame
 
 
 def survival_by_arm(outcomes) -> dict:

@@ -66,11 +66,13 @@ def survival_plot(survival: dict):
 
 @unicode_labels
 def segment_plot(segments):
-    """LTV effect by segment with 95% CIs; red where the policy loses money."""
+    """LTV effect by segment with 95% CIs; red where the policy loses money (BH-adjusted); none where not estimable."""
     n = max(len(segments), 3)
     fig, ax = plt.subplots(figsize=(8, 0.33 * n + 1.2))
     for i, r in enumerate(segments.itertuples()):
         y = len(segments) - 1 - i
+        if r.ci_low is None or r.ci_low != r.ci_low:  # not estimable: no bar
+            continue
         color = "tab:red" if r.loses_money else ("tab:green" if r.ci_low > 0 else "tab:gray")
         ax.plot([r.ci_low, r.ci_high], [y, y], color=color, lw=2)
         ax.plot(r.estimate, y, "o", color=color)
@@ -138,10 +140,12 @@ def write_experiment_report(folder, payload: dict, report, outcomes) -> list[str
     outcomes.frame.to_parquet(folder / "outcomes.parquet", index=False)
     write_json_atomic(folder / "results.json", payload)
     decisions = "".join(
-        f"<li><b>{html.escape(d['arm'])}: {html.escape(d['decision'])}</b><ul>"
-        + "".join(f"<li>{html.escape(x)}</li>" for x in d["reasons"]) + "</ul></li>"
+        f"<li><b>{html.escape(d['arm'])}: {html.escape(d['decision'])}</b>, because {html.escape(d['reason'])}<ul>"
+        + "".join(f"<li>{html.escape(x)}</li>" for x in d["reasons"] if x != d["reason"])
+        + "".join(f"<li><i>{html.escape(t['text'])}</i></li>" for t in d.get("targets", ())) + "</ul></li>"
         for d in payload["decisions"]
-    )
+    ) + ("<p>Multiple comparisons: Holm across treatment arms for the primary metric; Benjamini-Hochberg "
+         "across segments within each arm (p_value_bh).</p>")
     srm = payload["srm"]
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Experiment report: {html.escape(payload['scenario'])}</title>
@@ -160,7 +164,7 @@ customers, same random draws).</p>
 <h2>Retention by arm</h2><img alt="Kaplan-Meier curves" src="data:image/png;base64,{images['retention_by_arm.png']}">
 <h2>Heterogeneous effects</h2>
 {f'<img alt="segment effects" src="data:image/png;base64,{images["segments.png"]}">' if 'segments.png' in images else '<p>No segment large enough.</p>'}
-{_table(payload['segments'], ['arm', 'segmentation', 'segment', 'n_control', 'n_treatment', 'estimate', 'ci_low', 'ci_high', 'p_value', 'loses_money'])}
+{_table(payload['segments'], ['arm', 'segmentation', 'segment', 'n_control', 'n_treatment', 'estimate', 'ci_low', 'ci_high', 'p_value', 'p_value_bh', 'loses_money', 'not_estimable'])}
 <h2>Design</h2><pre>{html.escape(json.dumps(payload['design'], indent=2, ensure_ascii=False))}</pre>
 </body></html>"""
     (folder / "report.html").write_text(page, encoding="utf-8")

@@ -42,13 +42,18 @@ def _parse_arms(arms: tuple[str, ...], allocation: str | None):
 @click.option("--stratify-by", type=click.Choice(["stage", "tier", "segment", "channel"]))
 @click.option("--seed", type=click.IntRange(min=0), help="Seed (default: the scenario's).")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True)
-@click.option("--min-ltv-cac", type=float, default=3.0, show_default=True, help="Guardrail on LTV/CAC.")
+@click.option("--min-ltv-cac", type=click.FloatRange(0, 1e6, min_open=True), default=3.0, show_default=True,
+              help="Absolute LTV/CAC target, reported beside the control's value (it does not decide).")
+@click.option("--retention-margin", type=click.FloatRange(0, 1), default=0.005, show_default=True,
+              help="Guardrail: observed 90-day retention may not drop by more than this (0.005 = half a point).")
+@click.option("--ltv-cac-margin", type=click.FloatRange(0, 1), default=0.05, show_default=True,
+              help="Guardrail: LTV/CAC may not fall by more than this share of the control's (0.05 = 5%).")
 @click.option("--truth/--no-truth", default=True, show_default=True, help="Also run the twin worlds for the true effects.")
 @click.option("--out", type=click.Path(file_okay=False), help="Write an HTML report, plots and tables here.")
 @click.option("--force", is_flag=True, help="Replace an existing, non-empty --out folder.")
 @click.option("--json", "as_json", is_flag=True)
 def experiment_cmd(scenario, arms, allocation, customers, warmup, days, stratify_by, seed, alpha, min_ltv_cac,
-                   truth, out, force, as_json) -> None:
+                   retention_margin, ltv_cac_margin, truth, out, force, as_json) -> None:
     """Run an A/B(/n) test inside SCENARIO and read it as an analyst would, beside the truth."""
     from analysis.experiment_runs import experiment_design, run_experiment, write_experiment
     from sim.output import check_output_dir
@@ -62,7 +67,7 @@ def experiment_cmd(scenario, arms, allocation, customers, warmup, days, stratify
     update, close = progress(1 + (len(design.arms) if truth else 0), "worlds")
     try:
         report = run_experiment(sc, design, seed=seed, truth=truth, alpha=alpha, min_ltv_cac=min_ltv_cac,
-                                progress=update)
+                                retention_margin=retention_margin, ltv_cac_margin=ltv_cac_margin, progress=update)
     finally:
         close()
     payload = report.to_dict()
@@ -87,12 +92,16 @@ def _print_experiment(p: dict) -> None:
     click.echo("\n(effect = treatment - control, estimated from the experiment; true effect = the same "
                "statistic in the twin worlds, every customer treated vs none)")
     for d in p["decisions"]:
-        click.echo(f"\n{d['arm']}: {d['decision'].upper()}")
+        click.echo(f"\n{d['arm']}: {d['decision'].upper()}, because {d['reason']}")
         for reason in d["reasons"]:
-            click.echo(f"  - {reason}")
+            if reason != d["reason"]:
+                click.echo(f"  - {reason}")
+        for target in d["targets"]:
+            click.echo(f"  * {target['text']}")
+    click.echo("\n(Holm across arms for the primary metric; Benjamini-Hochberg across segments within each arm)")
     losing = [s for s in p["segments"] if s["loses_money"]]
     if losing:
-        click.echo("\nsegments where the policy loses money (LTV effect below zero with its whole CI):")
+        click.echo("\nsegments where the policy loses money (LTV effect below zero, BH-adjusted p < alpha):")
         for s in losing:
             click.echo(f"  {s['arm']}: {s['segmentation']} = {s['segment']}: {s['estimate']:.4g} "
                        f"[{s['ci_low']:.4g}, {s['ci_high']:.4g}]")

@@ -70,3 +70,88 @@ def test_design_arms_are_checked_against_the_scenario():
     sc = load_scenario()
     with pytest.raises(ConfigError, match="unknown policy 'nope'.*'repurchase_coupon'"):
         experiment_design(sc, [{"name": "a", "policies": []}, {"name": "b", "policies": ["nope"]}])
+
+
+def _row(arm, metric, est, lo, hi, *, p=None, control=1.0, treatment=None, rel=None):
+    p = (0.001 if lo > 0 or hi < 0 else 0.5) if p is None else p
+    rel_lo, rel_hi = (lo / control, hi / control) if rel is None else rel
+    return {"arm": arm, "metric": metric, "estimate": est, "ci_low": lo, "ci_high": hi, "p_value": p,
+            "p_value_holm": p, "control": control, "treatment": control + est if treatment is None else treatment,
+            "rel_ci_low": rel_lo, "rel_ci_high": rel_hi}
+
+
+def _decide(rows, mismatch=False, **guard):
+    from analysis.experiments import ExperimentReport, Guardrails, decide
+
+    report = ExperimentReport(rows=rows, srm={"mismatch": mismatch, "p_value": 1e-6 if mismatch else 0.5},
+                              arm_names=("control", "t"), arm_sizes={})
+    return decide(report, Guardrails(**guard))[0]
+
+
+@pytest.mark.parametrize(
+    "rows, decision, because",
+    [
+        # better LTV, both guardrails held: ship
+        ([_row("t", "ltv", 5, 2, 8), _row("t", "observed_retention_90d", 0.0, -0.002, 0.003),
+          _row("t", "ltv_cac", 0.1, 0.0, 0.2, control=1.7, treatment=1.8)], "ship", "ltv is better"),
+        # better LTV but retention may have dropped by more than half a point: inconclusive
+        ([_row("t", "ltv", 5, 2, 8), _row("t", "observed_retention_90d", -0.004, -0.012, 0.003),
+          _row("t", "ltv_cac", 0.1, 0.0, 0.2, control=1.7)], "inconclusive", "retention_90d unresolved"),
+        # retention surely dropped by more than half a point: don't ship, whatever LTV does
+        ([_row("t", "ltv", 5, 2, 8), _row("t", "observed_retention_90d", -0.02, -0.03, -0.01),
+          _row("t", "ltv_cac", 0.1, 0.0, 0.2, control=1.7)], "don't ship", "retention_90d breached"),
+        # LTV/CAC fell by more than 5% of the control's: don't ship
+        ([_row("t", "ltv", 1, -2, 4), _row("t", "observed_retention_90d", 0.0, -0.002, 0.003),
+          _row("t", "ltv_cac", -0.3, -0.4, -0.2, control=2.0)], "don't ship", "ltv_cac breached"),
+        # significantly worse LTV: don't ship
+        ([_row("t", "ltv", -5, -8, -2), _row("t", "observed_retention_90d", 0.0, -0.002, 0.003),
+          _row("t", "ltv_cac", 0.0, -0.05, 0.05, control=1.7)], "don't ship", "ltv is worse"),
+    ],
+    ids=["ship", "retention-unresolved", "retention-breached", "ltv-cac-breached", "ltv-worse"],
+)
+def test_guardrails_are_relative_to_control_with_margins(rows, decision, because):
+    """Non-inferiority against the control decides; the deciding reason is the one reported."""
+    d = _decide(rows)
+    assert d["decision"] == decision and because in d["reason"], d
+
+
+def test_the_absolute_ltv_cac_target_is_reported_but_never_decides():
+    """Treatment and control both below 3 at this horizon: shipped on LTV, the target shown beside control's value."""
+    rows = [_row("t", "ltv", 5, 2, 8), _row("t", "observed_retention_90d", 0.0, -0.002, 0.003),
+            _row("t", "ltv_cac", 0.1, 0.0, 0.2, control=1.72, treatment=1.82)]
+    d = _decide(rows)
+    assert d["decision"] == "ship"
+    (target,) = d["targets"]
+    assert not target["met"] and target["control"] == 1.72 and "not part of the decision" in target["text"]
+
+
+def test_a_sample_ratio_mismatch_makes_every_arm_inconclusive():
+    """SRM first: the assignment is suspect, whatever the estimates say."""
+    rows = [_row("t", "ltv", 5, 2, 8), _row("t", "observed_retention_90d", 0.0, -0.002, 0.003),
+            _row("t", "ltv_cac", 0.1, 0.0, 0.2, control=1.7)]
+    d = _decide(rows, mismatch=True)
+    assert d["decision"] == "inconclusive" and "sample ratio mismatch" in d["reason"]
+
+
+def test_default_preset_coupon_verdict_is_never_decided_by_the_absolute_target():
+    """On the default preset the verdict comes from LTV or a relative guardrail; control's LTV/CAC is shown."""
+    sc = load_scenario()
+    report = run_experiment(sc, arms=[{"name": "control", "policies": []},
+                                      {"name": "coupon", "policies": ["repurchase_coupon"]}],
+                            customers=3000, warmup_days=30, days=90, seed=11, truth=False)
+    (d,) = report.decisions
+    assert "target" not in d["reason"] and d["reason"].startswith(("ltv ", "guardrail"))
+    assert d["targets"] and d["targets"][0]["control"] is not None
+
+
+def test_segments_are_flagged_after_benjamini_hochberg():
+    """loses_money uses BH-adjusted p-values within each arm; every estimable row has one."""
+    sc = load_scenario()
+    report = run_experiment(sc, arms=[{"name": "control", "policies": []},
+                                      {"name": "winback", "policies": ["winback"]}],
+                            customers=3000, warmup_days=30, days=90, seed=11, truth=False)
+    seg = report.segments
+    estimable = seg["p_value"].notna()
+    assert (seg.loc[estimable, "p_value_bh"] >= seg.loc[estimable, "p_value"] - 1e-12).all()
+    flagged = seg[seg["loses_money"]]
+    assert ((flagged["p_value_bh"] < 0.05) & (flagged["estimate"] < 0)).all()
