@@ -31,7 +31,7 @@ import pandas as pd
 from analysis import checks, stats, survival
 from scenarios.errors import NotEstimableError
 
-__all__ = ["METRICS", "analyse", "segment_effects", "survival_by_arm", "decide", "ExperimentReport", "Guardrails"]
+__all__ = ["METRICS", "MetricSpec", "analyse", "analyse_frame", "segment_effects", "survival_by_arm", "decide", "ExperimentReport", "Guardrails"]
 
 MIN_UNITS = 20  # fewer units per arm than this: the metric is not estimated (and the report says so)
 
@@ -65,6 +65,10 @@ class MetricSpec:
     pick: object
     higher_is_better: bool = True
     label: str = ""
+    #: CUPED's pre-period covariate column
+    covariate: str = "pre_revenue"
+    #: ratio metrics: numerator and denominator columns, over the units with a positive denominator
+    ratio: tuple[str, str] = ("ltv", "acquisition_cost")
 
 
 def _metrics(horizons) -> list[MetricSpec]:
@@ -93,15 +97,16 @@ def _metrics(horizons) -> list[MetricSpec]:
 METRICS = tuple(m.name for m in _metrics((30, 90, 180)))
 
 
-def _ratio_parts(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    sel = frame["acquisition_cost"].to_numpy() > 0
-    return frame["ltv"].to_numpy(dtype=float)[sel], frame["acquisition_cost"].to_numpy(dtype=float)[sel]
+def _ratio_parts(frame: pd.DataFrame, columns: tuple[str, str] = ("ltv", "acquisition_cost")):
+    num, den = columns
+    sel = frame[den].to_numpy() > 0
+    return frame[num].to_numpy(dtype=float)[sel], frame[den].to_numpy(dtype=float)[sel]
 
 
 def arm_value(spec: MetricSpec, frame: pd.DataFrame) -> float | None:
     """The metric's per-arm statistic (rate, mean or ratio of sums) on ``frame``."""
     if spec.kind == "ratio":
-        num, den = _ratio_parts(frame)
+        num, den = _ratio_parts(frame, spec.ratio)
         return float(num.sum() / den.sum()) if den.size and den.sum() > 0 else None
     values = spec.pick(frame)
     return float(values.mean()) if values.size else None
@@ -109,8 +114,8 @@ def arm_value(spec: MetricSpec, frame: pd.DataFrame) -> float | None:
 
 def _estimate(spec: MetricSpec, c: pd.DataFrame, t: pd.DataFrame, alpha: float, winsor_q: float):
     if spec.kind == "ratio":
-        nc, dc = _ratio_parts(c)
-        nt, dt = _ratio_parts(t)
+        nc, dc = _ratio_parts(c, spec.ratio)
+        nt, dt = _ratio_parts(t, spec.ratio)
         if min(nc.size, nt.size) < MIN_UNITS:
             return None
         return stats.ratio_metric(nc, dc, nt, dt, alpha, metric=spec.name)
@@ -123,7 +128,7 @@ def _estimate(spec: MetricSpec, c: pd.DataFrame, t: pd.DataFrame, alpha: float, 
         w = stats.winsorize_pooled(yc, yt, upper_quantile=winsor_q)
         return stats.diff_in_means(w.y_c, w.y_t, alpha, metric=spec.name)
     if spec.kind == "cuped":
-        xc, xt = c["pre_revenue"].to_numpy(dtype=float), t["pre_revenue"].to_numpy(dtype=float)
+        xc, xt = c[spec.covariate].to_numpy(dtype=float), t[spec.covariate].to_numpy(dtype=float)
         if np.var(np.concatenate([xc, xt])) == 0:
             return None  # no pre-period variation (no warm-up): CUPED has nothing to adjust by
         return stats.diff_in_means_cuped(yc, xc, yt, xt, alpha, metric=spec.name)
@@ -145,9 +150,9 @@ class Guardrails:
     """
 
     primary: str = "ltv"
-    guard_metric: str = "observed_retention_90d"
+    guard_metric: str | None = "observed_retention_90d"
     retention_margin: float = 0.005
-    ltv_cac_margin: float = 0.05
+    ltv_cac_margin: float | None = 0.05
     min_ltv_cac: float | None = 3.0
     alpha: float = 0.05
 
@@ -208,11 +213,28 @@ def analyse(outcomes, *, truth: dict[int, object] | None = None, alpha: float = 
         got that arm (arm 0 included); the true effect of arm k is the difference of the metric's
         statistic between world k and world 0, over the same simulated customers.
     """
-    f = outcomes.frame
-    specs = _metrics(outcomes.horizons)
-    arms = outcomes.arm_names
+    def true_effect(spec, k):
+        if truth is None or 0 not in truth or k not in truth:
+            return None
+        v1, v0 = arm_value(spec, truth[k].frame), arm_value(spec, truth[0].frame)
+        return None if v1 is None or v0 is None else v1 - v0
+
+    return analyse_frame(outcomes.frame, _metrics(outcomes.horizons), arm_names=outcomes.arm_names,
+                         shares=outcomes.shares, alpha=alpha, winsor_quantile=winsor_quantile,
+                         guardrails=guardrails, true_effect=true_effect)
+
+
+def analyse_frame(f: pd.DataFrame, specs: list[MetricSpec], *, arm_names: tuple[str, ...], shares, alpha: float = 0.05,
+                  winsor_quantile: float = 0.99, guardrails: Guardrails | None = None,
+                  true_effect=None) -> ExperimentReport:
+    """The estimators behind :func:`analyse`, on any per-unit table with an integer ``arm`` column (0 = control).
+
+    ``specs`` say which metrics to estimate and how (:class:`MetricSpec`); ``true_effect(spec, k)``,
+    if given, supplies the truth of arm ``k``. Used for simulated and for real experiments alike.
+    """
+    arms = tuple(arm_names)
     counts = np.array([int((f["arm"] == k).sum()) for k in range(len(arms))])
-    srm = checks.srm_test(counts, np.array(outcomes.shares)) if counts.sum() > 0 else None
+    srm = checks.srm_test(counts, np.array(shares)) if counts.sum() > 0 else None
     control = f[f["arm"] == 0]
     rows: list[dict] = []
     notes: list[str] = []
@@ -229,10 +251,6 @@ def analyse(outcomes, *, truth: dict[int, object] | None = None, alpha: float = 
                 continue
             if est is None:
                 continue
-            true_effect = None
-            if truth is not None and 0 in truth and k in truth:
-                v1, v0 = arm_value(spec, truth[k].frame), arm_value(spec, truth[0].frame)
-                true_effect = None if v1 is None or v0 is None else v1 - v0
             row = {
                 "arm": arms[k], "metric": spec.name, "label": spec.label,
                 "control": est.control_value, "treatment": est.treatment_value,
@@ -240,7 +258,8 @@ def analyse(outcomes, *, truth: dict[int, object] | None = None, alpha: float = 
                 "relative": est.relative, "rel_ci_low": est.rel_ci_low, "rel_ci_high": est.rel_ci_high,
                 "p_value": est.p_value, "n_control": est.n_control, "n_treatment": est.n_treatment,
                 "method": est.method, "variance_reduction": est.variance_reduction,
-                "true_effect": true_effect, "higher_is_better": spec.higher_is_better,
+                "true_effect": None if true_effect is None else true_effect(spec, k),
+                "higher_is_better": spec.higher_is_better,
             }  # fmt: skip
             per_arm.append(row)
         if per_arm:
@@ -254,7 +273,7 @@ def analyse(outcomes, *, truth: dict[int, object] | None = None, alpha: float = 
         rows=rows,
         srm={
             "counts": dict(zip(arms, map(int, counts))),
-            "expected_shares": dict(zip(arms, outcomes.shares)),
+            "expected_shares": dict(zip(arms, shares)),
             "p_value": None if srm is None else srm.p_value,
             "mismatch": None if srm is None else bool(srm.mismatch),
         },
@@ -296,10 +315,12 @@ def decide(report: ExperimentReport, g: Guardrails) -> list[dict]:
                 findings.append(("better", f"{g.primary} is better: {span}"))
             else:
                 findings.append(("open", f"{g.primary} change is not significant: {span}"))
-        findings.append(_guardrail(by.get((arm, g.guard_metric)), g.guard_metric, -g.retention_margin,
-                                   f"{100 * g.retention_margin:g} points", absolute=True))
-        findings.append(_guardrail(by.get((arm, "ltv_cac")), "ltv_cac", -g.ltv_cac_margin,
-                                   f"{100 * g.ltv_cac_margin:g}%", absolute=False))
+        if g.guard_metric is not None:
+            findings.append(_guardrail(by.get((arm, g.guard_metric)), g.guard_metric, -g.retention_margin,
+                                       f"{100 * g.retention_margin:g} points", absolute=True))
+        if g.ltv_cac_margin is not None:
+            findings.append(_guardrail(by.get((arm, "ltv_cac")), "ltv_cac", -g.ltv_cac_margin,
+                                       f"{100 * g.ltv_cac_margin:g}%", absolute=False))
         kinds = [k for k, _ in findings]
         if "srm" in kinds:
             decision, reason = "inconclusive", findings[kinds.index("srm")][1]

@@ -130,15 +130,28 @@ def write_experiment_report(folder, payload: dict, report, outcomes) -> list[str
     """Write report.html (self-contained), the plots as PNG, outcomes.parquet and results.json."""
     from sim.output import write_json_atomic
 
-    figures = {"uplift.png": forest_plot(report.rows), "retention_by_arm.png": survival_plot(report.survival)}
+    figures = {"uplift.png": forest_plot(report.rows)}
+    if report.survival is not None and report.survival.get("curves"):
+        figures["retention_by_arm.png"] = survival_plot(report.survival)
     if report.segments is not None and len(report.segments):
         figures["segments.png"] = segment_plot(report.segments)
     images = {}
     for name, fig in figures.items():
         fig.savefig(folder / name, dpi=100)
         images[name] = _png(fig)
-    outcomes.frame.to_parquet(folder / "outcomes.parquet", index=False)
+    tables = []
+    if outcomes is not None:
+        outcomes.frame.to_parquet(folder / "outcomes.parquet", index=False)
+        tables.append("outcomes.parquet")
     write_json_atomic(folder / "results.json", payload)
+    seed = f"Seed {payload['seed']}. " if "seed" in payload else ""
+    truth = any(r.get("true_effect") is not None for r in payload["results"])
+    truth_text = ("; true effect = the same statistic in the simulation's twin worlds (every customer treated vs "
+                  "none, same customers, same random draws)") if truth else ""
+    retention = (f'<h2>Retention by arm</h2><img alt="Kaplan-Meier curves" '
+                 f'src="data:image/png;base64,{images["retention_by_arm.png"]}">') if "retention_by_arm.png" in images else ""
+    design = (f"<h2>Design</h2><pre>{html.escape(json.dumps(payload['design'], indent=2, ensure_ascii=False))}</pre>"
+              if "design" in payload else "")
     decisions = "".join(
         f"<li><b>{html.escape(d['arm'])}: {html.escape(d['decision'])}</b>, because {html.escape(d['reason'])}<ul>"
         + "".join(f"<li>{html.escape(x)}</li>" for x in d["reasons"] if x != d["reason"])
@@ -153,19 +166,17 @@ def write_experiment_report(folder, payload: dict, report, outcomes) -> list[str
 table{{border-collapse:collapse;font-size:13px}}td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}
 th{{background:#f3f3f3}}img{{max-width:100%}}</style></head><body>
 <h1>Experiment report: {html.escape(payload['scenario'])}</h1>
-<p>Seed {payload['seed']}. Arms: {html.escape(', '.join(f'{k} ({v:,})' for k, v in payload['arms'].items()))}.
+<p>{seed}Arms: {html.escape(', '.join(f'{k} ({v:,})' for k, v in payload['arms'].items()))}.
 Sample ratio check: p = {srm['p_value']:.3g}{' (MISMATCH)' if srm['mismatch'] else ' (ok)'}.</p>
 <h2>Decision</h2><ul>{decisions}</ul>
 <h2>Uplift</h2><img alt="uplift forest plot" src="data:image/png;base64,{images['uplift.png']}">
-<p>Effect = treatment minus control as an analyst would estimate it from the experiment's data;
-true effect = the same statistic in the simulation's twin worlds (every customer treated vs none, same
-customers, same random draws).</p>
+<p>Effect = treatment minus control as an analyst would estimate it from the experiment's data{truth_text}.</p>
 {_table(payload['results'], ['arm', 'metric', 'control', 'treatment', 'estimate', 'ci_low', 'ci_high', 'relative', 'p_value', 'p_value_holm', 'true_effect', 'method', 'variance_reduction'])}
-<h2>Retention by arm</h2><img alt="Kaplan-Meier curves" src="data:image/png;base64,{images['retention_by_arm.png']}">
+{retention}
 <h2>Heterogeneous effects</h2>
 {f'<img alt="segment effects" src="data:image/png;base64,{images["segments.png"]}">' if 'segments.png' in images else '<p>No segment large enough.</p>'}
 {_table(payload['segments'], ['arm', 'segmentation', 'segment', 'n_control', 'n_treatment', 'estimate', 'ci_low', 'ci_high', 'p_value', 'p_value_bh', 'loses_money', 'not_estimable'])}
-<h2>Design</h2><pre>{html.escape(json.dumps(payload['design'], indent=2, ensure_ascii=False))}</pre>
+{design}
 </body></html>"""
     (folder / "report.html").write_text(page, encoding="utf-8")
-    return ["report.html", *figures, "outcomes.parquet", "results.json"]
+    return ["report.html", *figures, *tables, "results.json"]

@@ -13,6 +13,6 @@ power), :mod:`~lifecycle.cli.analytic`, :mod:`~lifecycle.cli.sweep`, :mod:`~life
 from lifecycle.cli.base import main
 
 # importing the command modules registers their commands with `main`
-from lifecycle.cli import analytic, budget, calibrate, classroom, experiments, run, sweep  # noqa: E402,F401  isort: skip
+from lifecycle.cli import analyse, analytic, budget, calibrate, classroom, experiments, run, sweep  # noqa: E402,F401  isort: skip
 
 __all__ = ["main"]

@@ -80,7 +80,8 @@ def experiment_cmd(scenario, arms, allocation, customers, warmup, days, stratify
 
 
 def _print_experiment(p: dict) -> None:
-    click.echo(f"Experiment on {p['scenario']} (seed {p['seed']}): " + ", ".join(f"{k} {v:,}" for k, v in p["arms"].items()))
+    seed = f" (seed {p['seed']})" if "seed" in p else ""
+    click.echo(f"Experiment on {p['scenario']}{seed}: " + ", ".join(f"{k} {v:,}" for k, v in p["arms"].items()))
     srm = p["srm"]
     click.echo(f"sample ratio check: p = {srm['p_value']:.3g}" + ("  MISMATCH" if srm["mismatch"] else " (ok)"))
     click.echo(f"\n{'arm':<14}{'metric':<26}{'control':>11}{'effect':>11}{'95% CI':>24}{'p':>9}{'true effect':>13}")
@@ -89,8 +90,9 @@ def _print_experiment(p: dict) -> None:
         true = "n/a" if r["true_effect"] is None else f"{r['true_effect']:.4g}"
         click.echo(f"{r['arm']:<14}{r['metric']:<26}{r['control']:>11.4g}{r['estimate']:>11.4g}{ci:>24}"
                    f"{r['p_value']:>9.3g}{true:>13}")
-    click.echo("\n(effect = treatment - control, estimated from the experiment; true effect = the same "
-               "statistic in the twin worlds, every customer treated vs none)")
+    if any(r["true_effect"] is not None for r in p["results"]):
+        click.echo("\n(effect = treatment - control, estimated from the experiment; true effect = the same "
+                   "statistic in the twin worlds, every customer treated vs none)")
     for d in p["decisions"]:
         click.echo(f"\n{d['arm']}: {d['decision'].upper()}, because {d['reason']}")
         for reason in d["reasons"]:
