@@ -13,5 +13,7 @@ Modules (no UI code except in ``page``):
 - :mod:`lifecycle.app.charts`: cheap SVG/PNG figure builders from aggregate series;
 - :mod:`lifecycle.app.page`: the Solara page (``solara run lifecycle.app.page``), built on Mesa's visualisation parts;
 - :mod:`lifecycle.app.server`: starts the server (``lifecycle app``);
+- :mod:`lifecycle.app.asgi`: the server process: Solara's app behind the guard, served by uvicorn;
+- :mod:`lifecycle.app.guard`: the HTTP ``Host`` and WebSocket ``Origin`` checks (``--allow-origin``);
 - :mod:`lifecycle.app.state`: the controller's names in one place, for imports written before the split.
 """

@@ -18,10 +18,26 @@ initial customers, stepped together.
 Uploads are data only: the bytes go through :func:`sim.scenario.parse_scenario`, which parses
 TOML and validates it; nothing in a file is imported or executed, the size is checked before the
 content is read, and the file name is only ever shown as a label (never used as a path).
+
+Sizes are checked before a model is built (:func:`lifecycle.app.limits.check_run`: initial
+customers, run length, customers a day and the command line's memory estimate, for two models
+while comparing); a refused value raises :class:`~lifecycle.app.limits.LeverError` whose message
+starts with the slider's label and changes nothing.
+
+Errors never escape as tracebacks: every public method is wrapped so that an exception which is
+not a :class:`~scenarios.errors.LabError` (a bug, not a trainer's mistake) is logged with its
+traceback to the server log (logger ``lifecycle.app``) and becomes :attr:`Controller.error`, a
+message without server details ("internal error ... this is a bug", with a reference to find it in
+the log), raised as :class:`InternalError` (a LabError) so the page shows it like any other. The
+session goes on: playing stops, and Step, Reset or another scenario work as before.
+:meth:`Controller.fail` does the same for exceptions the page catches itself.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
+import secrets
 import threading
 from typing import Any
 
@@ -29,16 +45,74 @@ import mesa
 
 from lifecycle.app.levers import Lever
 from lifecycle.app.limits import (
-    DEFAULT_CUSTOMERS, DEFAULT_SPEED, MAX_DAYS, SPEEDS, LeverError, check_arrivals, clamp_customers,
+    CUSTOMERS_LABEL, DEFAULT_CUSTOMERS, DEFAULT_SPEED, MAX_DAYS, SEED_LABEL, SPEEDS, LeverError, check_customers,
+    check_run, clamp_customers,
 )  # fmt: skip
 from lifecycle.app.settings import Setting, apply_live, build_model
 from lifecycle.app.snapshots import COMPARISON_METRICS, Snapshot, metric_rows, quick_metrics, same_initial
 from lifecycle.app.sources import load_preset, safe_label
-from scenarios.errors import ConfigError
+from scenarios.errors import ConfigError, LabError
 from scenarios.loader import DEFAULT_PRESET, MAX_SCENARIO_BYTES
 from sim.scenario import Scenario, parse_scenario
 
-__all__ = ["Controller", "ClassroomModel"]
+__all__ = ["Controller", "ClassroomModel", "InternalError", "internal_message", "log_internal"]
+
+log = logging.getLogger("lifecycle.app")
+
+MAX_SEED = 2**64 - 1
+
+
+class InternalError(LabError):
+    """An unexpected exception (a bug), as a message fit for the page; the traceback is in the server log."""
+
+
+def internal_message(exc: BaseException, action: str, reference: str) -> str:
+    """What the page says about an unexpected exception: its type and a log reference, never its text or paths."""
+    return (f"internal error while {action} ({type(exc).__name__}): this is a bug, not a mistake in your "
+            f"scenario or settings. The details are in the server's log (reference {reference}). The session "
+            f"goes on: press Step, Reset or load another scenario.")
+
+
+def log_internal(exc: BaseException, action: str, *, traceback: bool = True) -> str:
+    """Log an unexpected exception (with its traceback) to the server log; return the page's message for it."""
+    reference = secrets.token_hex(4)
+    if traceback:
+        log.error("internal error while %s (reference %s)", action, reference, exc_info=(type(exc), exc, exc.__traceback__))
+    else:
+        log.error("internal error while %s (reference %s): %s again (its traceback was logged before)", action,
+                  reference, type(exc).__name__)
+    return internal_message(exc, action, reference)
+
+
+_calls = threading.local()
+
+
+def _guarded(action: str):
+    """Wrap a public method: LabError passes as it is; any other exception becomes :meth:`Controller.fail`.
+
+    Only the outermost guarded call of a thread turns it into a message, so the message names what
+    the trainer did (changing the seed), not the step inside it that failed (resetting the run).
+    """
+
+    def wrap(method):
+        @functools.wraps(method)
+        def guarded(self, *args, **kwargs):
+            depth = getattr(_calls, "depth", 0)
+            _calls.depth = depth + 1
+            try:
+                return method(self, *args, **kwargs)
+            except LabError:
+                raise
+            except Exception as exc:
+                if depth:
+                    raise
+                raise self.fail(exc, action) from None
+            finally:
+                _calls.depth = depth
+
+        return guarded
+
+    return wrap
 
 
 class Controller:
@@ -53,7 +127,9 @@ class Controller:
                  label: str | None = None) -> None:
         self._lock = threading.RLock()
         self.engine = engine
+        #: the last message for the trainer (a refused file or value, or an internal error); None: all well
         self.error: str | None = None
+        self._logged: set[tuple] = set()
         self.notice: str | None = None
         self.compare = False
         self.editing = "A"
@@ -75,9 +151,9 @@ class Controller:
 
     def _install(self, scenario: Scenario, *, label: str, origin: str) -> None:
         setting = Setting.from_scenario(scenario)
-        check_arrivals(scenario, scenario.source)
         seed = scenario.config.run.seed if self._seed_choice is None else self._seed_choice
         days = min(MAX_DAYS, scenario.config.run.days if self._days_choice is None else self._days_choice)
+        check_run(scenario, customers=self._customers, days=days, where=scenario.source, models=2 if self.compare else 1)
         model = build_model(setting, seed=seed, customers=self._customers, days=days, engine=self.engine)
         model_b = None
         if self.compare:
@@ -98,6 +174,7 @@ class Controller:
         self.generation += 1
         self._changed()
 
+    @_guarded("loading a preset")
     def load_preset(self, name: str) -> None:
         """Switch to a shipped preset; only names from :func:`~lifecycle.app.sources.preset_names` are accepted."""
         with self._lock:
@@ -110,6 +187,7 @@ class Controller:
             self.error = None
             self.notice = f"Loaded preset '{name}'."
 
+    @_guarded("loading an uploaded file")
     def upload(self, name: object, data: bytes | str | None = None, *, size: int | None = None, stream=None) -> bool:
         """Validate an uploaded scenario file and switch to it.
 
@@ -135,7 +213,8 @@ class Controller:
         except ConfigError as exc:
             problem = exc
         except Exception as exc:  # the browser went away while sending, say
-            problem = ConfigError(f"{source}: could not be read ({type(exc).__name__}: {exc})")
+            log.warning("%s could not be read: %s: %s", source, type(exc).__name__, exc)
+            problem = ConfigError(f"{source}: could not be read ({type(exc).__name__}); send it again")
         with self._lock:
             try:
                 if problem is not None:
@@ -147,21 +226,56 @@ class Controller:
                 self.notice = None
                 self._changed()
                 return False
-            except Exception as exc:  # a file that breaks the model: say so, keep the page alive
-                self.error = f"{source}: could not be used ({type(exc).__name__}: {exc})"
-                self.notice = None
-                self._changed()
+            except Exception as exc:  # a file that breaks the model: a bug in validation; keep the page alive
+                self.fail(exc, f"loading {source}")
                 return False
             self.error = None
             self.notice = f"Loaded {source}: scenario '{sc.name}'."
             return True
 
+    @_guarded("clearing the messages")
     def clear_messages(self) -> None:
         """Forget the last error and notice."""
         with self._lock:
             self.error = None
             self.notice = None
             self._changed()
+
+    def fail(self, exc: BaseException, action: str = "handling the page") -> LabError:
+        """Turn ``exc`` into the page's message (:attr:`error`) and return it as a LabError to raise or drop.
+
+        A :class:`~scenarios.errors.LabError` (a refused file or value) keeps its own message. Any
+        other exception is a bug: its traceback goes to the server log (once per kind of failure;
+        later ones get one line), the message says "internal error while <action>" with the
+        exception's type and a reference to find it in the log, never its text or a server path,
+        and playing stops, so a failing day is not retried many times a second.
+        """
+        if isinstance(exc, LabError):
+            err: LabError = exc
+        else:
+            tb = exc.__traceback__
+            while tb is not None and tb.tb_next is not None:
+                tb = tb.tb_next
+            key = (type(exc).__name__, action, tb.tb_frame.f_code.co_filename if tb else "", tb.tb_lineno if tb else 0)
+            first = key not in self._logged
+            if first and len(self._logged) < 100:
+                self._logged.add(key)
+            err = InternalError(log_internal(exc, action, traceback=first))
+        with self._lock:
+            self.error = str(err)
+            self.notice = None
+            if isinstance(err, InternalError):
+                self.playing = False
+            self._changed()
+        return err
+
+    def _check_size(self, customers: int, where: str, settings=None, compare: bool | None = None) -> None:
+        """:func:`~lifecycle.app.limits.check_run` for each setting that will run (both while comparing)."""
+        compare = self.compare if compare is None else compare
+        if settings is None:
+            settings = (self.setting_a, self.setting_b) if compare else (self.setting_a,)
+        for setting in settings:
+            check_run(setting.scenario, customers=customers, days=self.days, where=where, models=2 if compare else 1)
 
     # --- population ---------------------------------------------------------------------------
 
@@ -170,23 +284,45 @@ class Controller:
         """Initial customers of a run."""
         return self._customers
 
+    @_guarded("changing the number of customers")
     def set_customers(self, n: int) -> None:
-        """Change the initial population (clamped to MIN..MAX_CUSTOMERS) and restart from day 0."""
-        with self._lock:
-            self._customers = clamp_customers(n)
-            self.generation += 1
-            self.reset()
+        """Change the initial population and restart from day 0.
 
-    def set_seed(self, seed: int) -> None:
-        """Change the seed (>= 0) and restart from day 0."""
+        Raises LeverError (message starting "Customers at start") and changes nothing if ``n`` is
+        outside MIN..MAX_CUSTOMERS or the run would not fit the memory limit.
+        """
         with self._lock:
-            seed = int(seed)
-            if seed < 0:
-                raise LeverError(f"seed must be >= 0; got {seed}")
-            self._seed_choice = seed
-            self.seed = seed
+            n = check_customers(n, CUSTOMERS_LABEL)
+            self._check_size(n, CUSTOMERS_LABEL)
+            old = self._customers
+            self._customers = n
+            try:
+                self.reset()
+            except BaseException:
+                self._customers = old
+                raise
             self.generation += 1
-            self.reset()
+
+    @_guarded("changing the seed")
+    def set_seed(self, seed: int) -> None:
+        """Change the seed (0 .. 2**64 - 1) and restart from day 0; LeverError (starting "Seed") otherwise."""
+        with self._lock:
+            try:
+                if isinstance(seed, bool) or (isinstance(seed, float) and not seed.is_integer()):
+                    raise ValueError
+                seed = int(seed)
+            except (TypeError, ValueError, OverflowError):
+                raise LeverError(f"{SEED_LABEL}: a whole number is needed; got {str(seed)[:40]!r}") from None
+            if not 0 <= seed <= MAX_SEED:
+                raise LeverError(f"{SEED_LABEL}: must be between 0 and {MAX_SEED:,}; got {seed:,}")
+            old = (self._seed_choice, self.seed)
+            self._seed_choice, self.seed = seed, seed
+            try:
+                self.reset()
+            except BaseException:
+                self._seed_choice, self.seed = old
+                raise
+            self.generation += 1
 
     # --- running ------------------------------------------------------------------------------
 
@@ -200,17 +336,20 @@ class Controller:
         """True until the run length is reached."""
         return self.model.day < self.days
 
+    @_guarded("resetting the run")
     def reset(self) -> None:
         """Rebuild the model(s) from the current setting(s); day 0, same seed."""
         with self._lock:
             self.playing = False
             common = dict(seed=self.seed, customers=self._customers, days=self.days, engine=self.engine)
-            self.model = build_model(self.setting_a, **common)
-            self.model_b = build_model(self.setting_b, **common) if self.compare else None
+            model = build_model(self.setting_a, **common)
+            model_b = build_model(self.setting_b, **common) if self.compare else None
+            self.model, self.model_b = model, model_b  # both built: commit
             self._history = {"A": [quick_metrics(self.model)],
                              "B": [quick_metrics(self.model_b)] if self.model_b else []}
             self._changed()
 
+    @_guarded("stepping the simulation")
     def step(self, days: int = 1) -> int:
         """Simulate up to ``days`` days (both models when comparing); return the days done."""
         done = 0
@@ -240,27 +379,32 @@ class Controller:
         """Days simulated per update (per Step press and per tick while playing)."""
         return SPEEDS[self.speed - 1][1]
 
+    @_guarded("changing the speed")
     def set_speed(self, level: int) -> None:
         """Speed level 1 (slowest) .. len(SPEEDS)."""
         with self._lock:
             self.speed = min(len(SPEEDS), max(1, int(level)))
 
+    @_guarded("starting to play")
     def play(self) -> None:
         """Start playing (no effect at the end of the run)."""
         with self._lock:
             self.playing = self.running
 
+    @_guarded("pausing")
     def pause(self) -> None:
         """Stop playing."""
         with self._lock:
             self.playing = False
 
+    @_guarded("playing or pausing")
     def toggle_play(self) -> bool:
         """Play if paused, pause if playing; return the new state."""
         with self._lock:
             self.playing = (not self.playing) and self.running
             return self.playing
 
+    @_guarded("playing the simulation")
     def tick(self) -> int:
         """One update of the play loop: if playing, simulate :attr:`days_per_update` days."""
         with self._lock:
@@ -275,11 +419,13 @@ class Controller:
         side = self._side(side)
         return self.setting_a if side == "A" else self.setting_b
 
+    @_guarded("listing the levers")
     def levers(self, side: str | None = None) -> list[Lever]:
         """Every control the current scenario offers, with the values of ``side``'s setting."""
         with self._lock:
             return self.setting(side).levers()
 
+    @_guarded("finding a lever")
     def lever(self, lever_id: str, side: str | None = None) -> Lever:
         """The lever with this :attr:`Lever.id`."""
         for lv in self.levers(side):
@@ -287,23 +433,34 @@ class Controller:
                 return lv
         raise LeverError(f"no lever {lever_id!r} in scenario '{self.scenario.name}'")
 
+    @_guarded("changing a lever")
     def set_lever(self, lever: Lever | str | tuple, value: Any, side: str | None = None) -> Setting:
         """Change one lever of ``side`` (default: the one being edited); the model follows at once.
 
         The new setting is the scenario with the value set (``Scenario.with_values``); the running
         model follows it from its next day on (a changed policy is rebuilt and replaces the old
         one) and it is kept for the next reset. Raises :class:`LeverError` (and keeps everything
-        as it was) if the value is refused.
+        as it was) if the value is refused, including a run that would grow past the page's limits
+        (:func:`~lifecycle.app.limits.check_run`); the message starts with the lever's label.
         """
         with self._lock:
             side = self._side(side)
             if isinstance(lever, str):
                 lever = self.lever(lever, side)
             kind, owner, path = lever.key if isinstance(lever, Lever) else lever
-            new = self.setting(side).with_value(kind, owner, tuple(path), value)
-            model = self.model if side == "A" else self.model_b
-            if model is not None:
-                apply_live(model, new)
+            path = tuple(path)
+            label = lever.label if isinstance(lever, Lever) else self._label_of((kind, owner, path), side)
+            try:
+                new = self.setting(side).with_value(kind, owner, path, value)
+                self._check_size(self._customers, label or "this value", settings=(new,))
+                model = self.model if side == "A" else self.model_b
+                if model is not None:
+                    apply_live(model, new)
+            except LeverError as exc:
+                text = str(exc)
+                if label and not text.startswith(label):
+                    raise LeverError(f"{label}: {text}") from None
+                raise
             if side == "A":
                 self.setting_a = new
             else:
@@ -311,6 +468,12 @@ class Controller:
             self.error = None
             self._changed()
             return new
+
+    def _label_of(self, key: tuple, side: str) -> str | None:
+        for lv in self.setting(side).levers():
+            if lv.key == key:
+                return lv.label
+        return None
 
     def _side(self, side: str | None) -> str:
         side = self.editing if side is None else side
@@ -322,14 +485,20 @@ class Controller:
 
     # --- comparison ---------------------------------------------------------------------------
 
+    @_guarded("starting the comparison")
     def start_compare(self) -> None:
         """Compare two settings: B starts as a copy of A; both restart from day 0 on the same seed."""
         with self._lock:
-            self.compare = True
-            self.setting_b = self.setting_a
-            self.editing = "B"
-            self.reset()
+            self._check_size(self._customers, "Start comparison", settings=(self.setting_a,), compare=True)
+            old = (self.compare, self.setting_b, self.editing)
+            self.compare, self.setting_b, self.editing = True, self.setting_a, "B"
+            try:
+                self.reset()
+            except BaseException:
+                self.compare, self.setting_b, self.editing = old
+                raise
 
+    @_guarded("stopping the comparison")
     def stop_compare(self) -> None:
         """Back to one setting (A); the run goes on."""
         with self._lock:
@@ -339,12 +508,14 @@ class Controller:
             self._history["B"] = []
             self._changed()
 
+    @_guarded("switching between A and B")
     def set_editing(self, side: str) -> None:
         """Which setting the levers change while comparing."""
         with self._lock:
             self.editing = self._side(side)
             self._changed()
 
+    @_guarded("comparing A and B")
     def comparison(self) -> dict:
         """Metrics of A and B so far and their difference (B - A); None where not yet defined."""
         with self._lock:
@@ -362,6 +533,7 @@ class Controller:
 
     # --- snapshots ----------------------------------------------------------------------------
 
+    @_guarded("reading the charts' data")
     def snapshot(self, side: str = "A") -> Snapshot:
         """A consistent copy of ``side``'s aggregates (cached until something changes)."""
         with self._lock:

@@ -115,6 +115,13 @@ def start_controller(environ=os.environ, **kwargs):
         ctrl = Controller(**kwargs)
         ctrl.error = str(exc)
         return ctrl
+    except Exception as exc:  # a bug (or a plugin's): the default preset, and the message; traceback to the log
+        from lifecycle.app.controller import log_internal
+
+        message = log_internal(exc, "opening the start scenario")
+        ctrl = Controller(**kwargs)
+        ctrl.error = message
+        return ctrl
 
 
 def check_start(plugins, scenario: str | None) -> list[str]:

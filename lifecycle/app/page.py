@@ -21,10 +21,19 @@ Uploads: a real file input (``ipyvuetify.extra.FileInput``); the declared size i
 anything is read, at most the size limit is read, and the bytes go to
 :meth:`lifecycle.app.controller.Controller.upload` (TOML parsed and validated as data). Nothing is written to or
 read from the server's disk on behalf of the page.
+
+Errors: no traceback ever reaches the browser. Every event handler runs through :func:`_safely`
+(a refused file or value, a :class:`~scenarios.errors.LabError`, shows its message; anything else
+becomes "internal error ... this is a bug" through :meth:`lifecycle.app.controller.Controller.fail`,
+with the traceback in the server log only), the controller's own methods do the same, and each
+card and view renders inside :func:`Guarded`, an error boundary that shows the message in the
+failed part's place and tries again after the next change, while the rest of the page goes on.
+:func:`Page` itself is a last boundary around the whole session.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import warnings
@@ -40,12 +49,14 @@ from mesa.visualization.utils import force_update, update_counter  # noqa: E402
 
 from lifecycle.app import charts as C  # noqa: E402
 from lifecycle.app import explain as X  # noqa: E402
-from lifecycle.app.controller import Controller  # noqa: E402
+from lifecycle.app.controller import Controller, log_internal  # noqa: E402
 from lifecycle.app.launch import start_controller  # noqa: E402
-from lifecycle.app.limits import DOT_VIEW_LIMIT, MAX_CUSTOMERS, MIN_CUSTOMERS, SPEEDS, LeverError  # noqa: E402
+from lifecycle.app.limits import (  # noqa: E402
+    CUSTOMERS_LABEL, DOT_VIEW_LIMIT, MAX_CUSTOMERS, MIN_CUSTOMERS, SEED_LABEL, SPEEDS, LeverError,
+)  # fmt: skip
 from lifecycle.app.sources import preset_description, preset_names  # noqa: E402
 from scenarios.loader import MAX_SCENARIO_BYTES  # noqa: E402
-from scenarios.errors import ConfigError  # noqa: E402
+from scenarios.errors import ConfigError, LabError  # noqa: E402
 
 __all__ = ["Page", "page", "notebook_view", "TITLE"]
 
@@ -63,6 +74,53 @@ def _bump(ui: solara.Reactive) -> None:
     force_update()
 
 
+def _safely(ctrl: Controller, ui: solara.Reactive | None, action: str, fn):
+    """``fn`` as a page callback that never raises: any exception becomes the page's message.
+
+    A LabError (a refused file or value) shows its own message; anything else is logged with its
+    traceback and shown as an internal error (:meth:`Controller.fail`). The page re-renders.
+    """
+
+    @functools.wraps(fn)
+    def callback(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            ctrl.fail(exc, action)
+            if ui is not None:
+                try:
+                    _bump(ui)
+                except Exception:  # the page is gone (a closed tab): nothing to show it on
+                    pass
+            return None
+
+    return callback
+
+
+@solara.component
+def Guarded(ctrl: Controller, where: str, render):
+    """An error boundary: ``render()``'s elements, or, if they raise, a message in their place.
+
+    The exception becomes the controller's message (:meth:`Controller.fail`: logged, never shown
+    as a traceback); the part is drawn again after the next change (a step, a reset, a lever), so
+    the rest of the page and the session go on.
+    """
+    exception, clear = solara.use_exception()
+    failed_at = solara.use_ref(None)
+    message = solara.use_ref("")
+    update_counter.get()
+    if exception is not None:
+        if failed_at.current is None:
+            message.current = str(ctrl.fail(exception, f"drawing {where}"))
+            failed_at.current = ctrl.version
+        if ctrl.version == failed_at.current:
+            solara.Error(message.current, text=True, dense=True, outlined=True, icon=True, classes=["page-error"])
+            return
+        failed_at.current = None
+        clear()
+    render()
+
+
 # --- sidebar ---------------------------------------------------------------------------------------
 
 
@@ -74,6 +132,7 @@ def UploadBox(ctrl: Controller, ui: solara.Reactive):
     widget = FileInput.element(accept=".toml,text/plain,application/toml", multiple=False, on_file_info=set_info,
                                show_progress=False)  # fmt: skip
 
+    @functools.partial(_safely, ctrl, ui, "receiving the uploaded file")
     def wire():
         if not info:
             return
@@ -84,6 +143,7 @@ def UploadBox(ctrl: Controller, ui: solara.Reactive):
 
     solara.use_effect(wire, [info])
 
+    @functools.partial(_safely, ctrl, ui, "reading the uploaded file")
     def handle(cancel: threading.Event):
         if not files:
             return
@@ -103,9 +163,11 @@ def UploadBox(ctrl: Controller, ui: solara.Reactive):
 def ScenarioCard(ctrl: Controller, ui: solara.Reactive):
     """Preset, population, seed, upload and the last message."""
     _ = ui.value  # re-render on every change of scenario, population or message
+    refused = solara.use_reactive(0)  # bumped when a typed value is refused: the inputs show the value in force
     names = preset_names()
     current = ctrl.scenario.name if (ctrl.origin == "preset" and ctrl.scenario.name in names) else None
 
+    @functools.partial(_safely, ctrl, ui, "switching the preset")
     def choose(name):
         if not name:
             return
@@ -115,20 +177,23 @@ def ScenarioCard(ctrl: Controller, ui: solara.Reactive):
             pass  # ctrl.error holds the message
         _bump(ui)
 
-    def set_customers(n):
-        if n is None:
-            return
-        ctrl.set_customers(int(n))
-        _bump(ui)
+    def refusing(change):
+        """A typed value: refused (LabError) -> the message, and the input shows the value in force again."""
 
-    def set_seed(s):
-        if s is None:
-            return
-        try:
-            ctrl.set_seed(int(s))
-        except LeverError as exc:
-            ctrl.error = str(exc)
-        _bump(ui)
+        def apply(value):
+            if value is None:
+                return
+            try:
+                change(value)
+            except LabError as exc:
+                ctrl.fail(exc)
+                refused.set(refused.value + 1)
+            _bump(ui)
+
+        return apply
+
+    set_customers = _safely(ctrl, ui, "changing the number of customers", refusing(ctrl.set_customers))
+    set_seed = _safely(ctrl, ui, "changing the seed", refusing(ctrl.set_seed))
 
     with solara.Card("Scenario", margin=0, elevation=1):
         solara.Select(label="Preset", value=current, values=names, on_value=choose)
@@ -136,10 +201,10 @@ def ScenarioCard(ctrl: Controller, ui: solara.Reactive):
             solara.Text(f"Using {ctrl.label}", style={"font-weight": "600"})
         else:
             solara.Text(preset_description(ctrl.scenario.name), style={"font-size": "12px", "color": "#555"})
-        solara.InputInt(f"Customers at start ({MIN_CUSTOMERS:,}-{MAX_CUSTOMERS:,})", value=ctrl.customers,
-                        on_value=set_customers, continuous_update=False)
-        solara.InputInt("Seed (same seed = same customers)", value=ctrl.seed, on_value=set_seed,
-                        continuous_update=False)
+        solara.InputInt(f"{CUSTOMERS_LABEL} ({MIN_CUSTOMERS:,}-{MAX_CUSTOMERS:,})", value=ctrl.customers,
+                        on_value=set_customers, continuous_update=False).key(f"customers-{refused.value}")
+        solara.InputInt(f"{SEED_LABEL} (same seed = same customers)", value=ctrl.seed, on_value=set_seed,
+                        continuous_update=False).key(f"seed-{refused.value}")
         solara.Text(f"Upload a scenario file (.toml, at most {MAX_SCENARIO_BYTES // 1024} KiB):",
                     style={"font-size": "12px"})
         UploadBox(ctrl, ui)
@@ -158,32 +223,40 @@ def RunControls(ctrl: Controller, ui: solara.Reactive):
 
     def loop(cancel: threading.Event):
         ticks = 0
-        while ctrl.playing and not cancel.is_set():
-            started = time.perf_counter()
-            done = ctrl.tick()
-            force_update()
-            ticks += 1
-            if not done:
-                break
-            if cancel.wait(max(0.0, ctrl.interval_ms / 1000 - (time.perf_counter() - started))):
-                break
+        try:
+            while ctrl.playing and not cancel.is_set():
+                started = time.perf_counter()
+                done = ctrl.tick()
+                force_update()
+                ticks += 1
+                if not done:
+                    break
+                if cancel.wait(max(0.0, ctrl.interval_ms / 1000 - (time.perf_counter() - started))):
+                    break
+        except Exception as exc:  # the controller has said why (ctrl.error) and stopped playing
+            ctrl.fail(exc, "playing the simulation")
+            ticks = ticks or 1
         if ticks and not ctrl.playing and not cancel.is_set():
-            ui.set(ui.value + 1)  # the run ended by itself: show the Play button again
+            ui.set(ui.value + 1)  # the run ended by itself (or failed): show the Play button again
 
     solara.use_thread(loop, [playing, ctrl.generation], intrusive_cancel=False)
 
+    @functools.partial(_safely, ctrl, ui, "resetting the run")
     def do_reset():
         ctrl.reset()
         _bump(ui)
 
+    @functools.partial(_safely, ctrl, ui, "playing or pausing")
     def do_play():
         ctrl.toggle_play()
         _bump(ui)
 
+    @functools.partial(_safely, ctrl, ui, "stepping the simulation")
     def do_step():
         ctrl.step(ctrl.days_per_update)
         force_update()
 
+    @functools.partial(_safely, ctrl, ui, "changing the speed")
     def set_speed(level):
         ctrl.set_speed(level)
         _bump(ui)
@@ -212,10 +285,11 @@ def LeverGroup(ctrl: Controller, ui: solara.Reactive, refused: solara.Reactive, 
     (so the widget shows the value actually in force), never while the trainer drags a slider.
     """
 
+    @functools.partial(_safely, ctrl, ui, "changing a lever")
     def apply(lever, value):
         try:
             ctrl.set_lever(lever, value)
-        except LeverError as exc:
+        except LabError as exc:  # refused (the message names the lever), or an internal error (also in ctrl.error)
             message.set(str(exc))
             refused.set(refused.value + 1)
             _bump(ui)
@@ -259,6 +333,7 @@ def LeverCard(ctrl: Controller, ui: solara.Reactive):
         if ctrl.compare:
             solara.Text("Comparing: the levers change setting", style={"font-size": "12px"})
 
+            @functools.partial(_safely, ctrl, ui, "switching between A and B")
             def pick(side):
                 ctrl.set_editing(side)
                 _bump(ui)
@@ -275,15 +350,15 @@ def LeverCard(ctrl: Controller, ui: solara.Reactive):
             note = ""
             if items[0].kind == "policy":
                 note = X.policy_now(setting.policy(items[0].owner))
-            LeverGroup(ctrl, ui, refused, message, group, items, epoch, note)
+            LeverGroup(ctrl, ui, refused, message, group, items, epoch, note).key(f"group-{group}")
 
 
 @solara.component
 def Sidebar(ctrl: Controller, ui: solara.Reactive):
     with solara.Column(gap="10px"):
-        ScenarioCard(ctrl, ui)
-        RunControls(ctrl, ui)
-        LeverCard(ctrl, ui)
+        Guarded(ctrl, "the scenario card", lambda: ScenarioCard(ctrl, ui))
+        Guarded(ctrl, "the run controls", lambda: RunControls(ctrl, ui))
+        Guarded(ctrl, "the levers", lambda: LeverCard(ctrl, ui))
 
 
 # --- views -----------------------------------------------------------------------------------------
@@ -359,6 +434,7 @@ def CompareView(ctrl: Controller, ui: solara.Reactive):
             "day 0; then change B's levers in the sidebar and press Play.</p>"
         )
 
+        @functools.partial(_safely, ctrl, ui, "starting the comparison")
         def start():
             ctrl.start_compare()
             _bump(ui)
@@ -372,6 +448,7 @@ def CompareView(ctrl: Controller, ui: solara.Reactive):
         solara.Text("The comparison has stopped.")
         return
 
+    @functools.partial(_safely, ctrl, ui, "stopping the comparison")
     def stop():
         ctrl.stop_compare()
         _bump(ui)
@@ -440,21 +517,42 @@ def _esc(text) -> str:
 @solara.component
 def Main(ctrl: Controller, ui: solara.Reactive):
     tab, set_tab = solara.use_state(0)
-    StatusLine(ctrl)
+    Guarded(ctrl, "the status line", lambda: StatusLine(ctrl))
     with solara.lab.Tabs(value=tab, on_value=set_tab, lazy=True):
         with solara.lab.Tab("Live"):
             if tab == 0:
-                LiveView(ctrl)
+                Guarded(ctrl, "the Live tab", lambda: LiveView(ctrl))
         with solara.lab.Tab("Compare A/B"):
             if tab == 1:
-                CompareView(ctrl, ui)
+                Guarded(ctrl, "the Compare tab", lambda: CompareView(ctrl, ui))
         with solara.lab.Tab("Explain"):
             if tab == 2:
-                ExplainView(ctrl, ui)
+                Guarded(ctrl, "the Explain tab", lambda: ExplainView(ctrl, ui))
 
 
 @solara.component
 def Page():
+    """The page: one classroom session behind a last error boundary (no traceback reaches the browser)."""
+    exception, clear = solara.use_exception()
+    message = solara.use_ref("")
+    if exception is not None:
+        if not message.current:
+            message.current = str(exception) if isinstance(exception, LabError) else log_internal(exception, "opening the page")
+        solara.Title(TITLE)
+        with solara.Column(style={"padding": "24px", "max-width": "800px"}):
+            solara.Error(message.current, classes=["page-error"])
+
+            def again():
+                message.current = ""
+                clear()
+
+            solara.Button("Open the page again", color="primary", on_click=again)
+        return
+    Session()
+
+
+@solara.component
+def Session():
     """One classroom session: its own controller and models."""
     ctrl = solara.use_memo(start_controller, [])
     ui = solara.use_reactive(0)

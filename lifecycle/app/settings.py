@@ -77,7 +77,7 @@ class Setting:
         except ConfigError as exc:
             raise LeverError(str(exc).removeprefix(f"{source}: ")) from None
         if kind == "channel":
-            check_arrivals(scenario, f"channel '{owner}' daily spend")
+            check_arrivals(scenario, f"{owner}: daily spend")  # the slider's label
         return Setting(scenario)
 
 

@@ -15,13 +15,18 @@ from lifecycle.cli.base import main
 @click.option("--plugin", "plugins", multiple=True, metavar="FILE.py",
               help="A Python file of your own that defines and registers policies (repeatable); imported "
                    "before any scenario loads, so scenario files can name its policy types.")
-def app_cmd(scenario: str | None, host: str, port: int, plugins: tuple[str, ...]) -> None:
+@click.option("--allow-origin", "allow_origins", multiple=True, metavar="ORIGIN",
+              help="Also let browsers open the page at this address, e.g. http://192.168.1.20:8765 (repeatable). "
+                   "By default only http://127.0.0.1:PORT, http://localhost:PORT and the --host address are "
+                   "answered; other Host headers get 403 and WebSockets from other origins are refused.")
+def app_cmd(scenario: str | None, host: str, port: int, plugins: tuple[str, ...],
+            allow_origins: tuple[str, ...]) -> None:
     """Start the classroom app: a browser page that plays a scenario for a class (see docs/classroom.md).
 
     SCENARIO (optional): a preset name or a scenario file the page opens on.
     """
     from lifecycle.app.server import serve
 
-    code = serve(host, port, plugins=plugins, scenario=scenario)
+    code = serve(host, port, plugins=plugins, scenario=scenario, allow_origins=allow_origins)
     if code:
         raise SystemExit(code)

@@ -8,9 +8,20 @@ time from pressing Step to the re-drawn chart in the browser is measured for sev
 recorded in ``render_times.json`` under the tmp dir (and printed); no wall-clock threshold is
 asserted, because a loaded machine would make that flaky.
 
-A second server (``lifecycle app SCENARIO --plugin FILE.py``) loads a trainer's own policy from a
-file under tests/ and opens on a scenario file using it: its lever panel shows the sliders its
-``Params`` metadata describes, and moving one changes the run (same seed, same customers).
+A second server (``lifecycle app SCENARIO --plugin FILE.py --plugin exploding.py --allow-origin
+http://classroom.example:PORT``) loads a trainer's own policy from a file under tests/ and opens on
+a scenario file using it: its lever panel shows the sliders its ``Params`` metadata describes, and
+moving one changes the run (same seed, same customers).
+
+Errors never reach the browser as tracebacks: uploads that look valid but are not (a spend of
+1e308 or ``inf``, a 3e9-day offer, a huge initial population, a policy type that does not exist)
+each show a message while the page keeps stepping; a policy with a bug (``plugins/exploding.py``)
+shows "internal error ... this is a bug" without its text or any server path, the traceback is
+in the server's log, and the session goes on with another scenario.
+
+Security, against the real servers on loopback: a request with ``Host: evil.example`` gets 403 and
+one with ``Host: 127.0.0.1:PORT`` 200; a WebSocket from a foreign Origin is refused and one from
+the page's own Origin accepted; ``--allow-origin`` adds an address.
 
 Uses the system's Chromium (``/usr/bin/chromium``; ``make system-deps`` installs it) through the
 ``playwright`` package, never ``playwright install``; skipped, with the reason, if it is missing.
@@ -62,15 +73,27 @@ def _lifecycle() -> list[str]:
     return [sys.executable, "-c", "import sys; from lifecycle.cli import main; sys.exit(main())"]
 
 
+class Served(str):
+    """The server's URL, with its ``port`` and the ``log`` file of its output."""
+
+    port: int
+    log: Path
+
+
 def _serve(tmp_path_factory, *args: str):
-    """``lifecycle app <args> --port <free port>`` in its own process group; stopped (that group only) at the end."""
+    """``lifecycle app <args> --port <free port>`` in its own process group; stopped (that group only) at the end.
+
+    ``{port}`` in an argument is replaced by the port. Yields a :class:`Served`.
+    """
     port = _free_port()
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    args = tuple(a.replace("{port}", str(port)) for a in args)
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(_lifecycle() + ["app", *args, "--port", str(port)], stdout=log,
                                 stderr=subprocess.STDOUT, env=env, cwd=REPO, start_new_session=True)  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
+    url = Served(f"http://127.0.0.1:{port}/")
+    url.port, url.log = port, log_path
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -104,8 +127,12 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def plugin_server(tmp_path_factory):
-    """``lifecycle app birthday.toml --plugin birthday_coupon.py``: a policy of one's own, from tests/."""
-    yield from _serve(tmp_path_factory, str(PLUGINS / "birthday.toml"), "--plugin", str(PLUGINS / "birthday_coupon.py"))
+    """``lifecycle app birthday.toml --plugin birthday_coupon.py --plugin exploding.py --allow-origin ...``.
+
+    Policies of one's own from tests/ (one with a bug on purpose), and one more allowed address.
+    """
+    yield from _serve(tmp_path_factory, str(PLUGINS / "birthday.toml"), "--plugin", str(PLUGINS / "birthday_coupon.py"),
+                      "--plugin", str(PLUGINS / "exploding.py"), "--allow-origin", "http://classroom.example:{port}")
 
 
 @pytest.fixture(scope="module")
@@ -352,3 +379,216 @@ def _plugin_levers(page, url):
     after = _run_30_days(page)
     assert after != before, (before, after)
     assert not errors, errors
+
+
+# --- errors: messages, never tracebacks --------------------------------------------------------------
+
+
+FUNNEL = (REPO / "scenarios" / "presets" / "four_stage_funnel.toml").read_text(encoding="utf-8")
+
+
+def _changed(old: str, new: str) -> bytes:
+    assert old in FUNNEL, old
+    return FUNNEL.replace(old, new, 1).encode()
+
+
+#: (file name, content, what the message must name): files that look like scenarios but are not
+BAD_UPLOADS = [
+    ("spend_1e308.toml", _changed("daily_spend = 300.0", "daily_spend = 1e308"), "daily_spend"),
+    ("spend_inf.toml", _changed("daily_spend = 300.0", "daily_spend = inf"), "daily_spend"),
+    ("offer_3e9_days.toml", _changed("valid_days = 14", "valid_days = 3000000000"), "valid_days"),
+    ("huge_population.toml", _changed("initial_customers = 5000", "initial_customers = 4000000000"),
+     "initial_customers"),
+    ("teleport.toml", (FUNNEL + '\n[[policies]]\ntype = "teleport"\nname = "beam"\n').encode(),
+     "unknown policy type 'teleport'"),
+]  # fmt: skip
+
+
+def _no_traceback(page):
+    """Nothing on the page looks like a traceback or names a path on the server."""
+    text = page.locator("body").inner_text()
+    for leak in ("Traceback", "File \"", str(REPO), "site-packages", ".py\"", "boom"):
+        assert leak not in text, (leak, text[:2000])
+
+
+def _step_and_wait(page):
+    before = _stage_day(page)
+    page.get_by_role("button", name="Step").click()
+    page.wait_for_function(f"() => +document.querySelector('[data-chart=stages]').getAttribute('data-day') > {before}",
+                           timeout=20_000)
+
+
+def _on_page(browser, url, check, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(url)
+        from playwright.sync_api import expect
+
+        expect(page.locator(".status-line")).to_contain_text("day 0 of", timeout=60_000)
+        check(page)
+        assert not errors, errors
+    except Exception:
+        page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+        print(f"\nscreenshot of the failure: {tmp_path / 'failure.png'}")
+        raise
+    finally:
+        page.close()
+
+
+def test_bad_uploads_show_a_message_and_the_page_keeps_stepping(server, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    def check(page):
+        status = page.locator(".status-line")
+        _step_and_wait(page)
+        for name, content, names in BAD_UPLOADS:
+            page.set_input_files("input[type=file]", files=[{"name": name, "mimeType": "text/plain", "buffer": content}])
+            error = page.locator(".scenario-error")
+            expect(error).to_contain_text(f"uploaded file '{name}'", timeout=20_000)
+            expect(error).to_contain_text(names)
+            _no_traceback(page)
+            expect(status).to_contain_text("retail_tiers")  # the running scenario stays
+            _step_and_wait(page)  # and keeps stepping
+
+        # a refused lever value: a message starting with the slider's label; the panel stays open
+        page.get_by_text("winback 'winback'").click()
+        light = _slider(page, "Light warning offer after (days)").locator("[role=slider]").first
+        light.focus()
+        page.keyboard.press("End")  # later than the heavy warning (90 days)
+        expect(page.locator(".lever-error")).to_contain_text("Light warning offer after (days): ", timeout=10_000)
+        expect(page.get_by_text("Light warning offer after (days): 45")).to_be_visible(timeout=10_000)
+        # a refused population: a message naming the field; the run goes on as it was
+        before = status.inner_text()
+        customers = page.get_by_label("Customers at start")
+        customers.fill("50000")
+        customers.press("Enter")
+        expect(page.locator(".scenario-error")).to_contain_text("Customers at start: 50,000 customers is outside",
+                                                                timeout=10_000)
+        expect(customers).to_have_value("1000")  # the value in force
+        assert status.inner_text() == before, "not restarted"
+        _no_traceback(page)
+        _step_and_wait(page)
+
+    _on_page(browser, server, check, tmp_path)
+
+
+def test_a_bug_is_a_message_the_traceback_goes_to_the_log_and_the_session_goes_on(plugin_server, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    bomb = (PLUGINS / "birthday.toml").read_text() + '\n[[policies]]\ntype = "exploding"\nname = "bomb"\nexplode_on_day = 2\n'
+
+    def check(page):
+        status = page.locator(".status-line")
+        page.set_input_files("input[type=file]", files=[{"name": "bomb.toml", "mimeType": "text/plain",
+                                                         "buffer": bomb.encode()}])  # fmt: skip
+        expect(page.get_by_text("Loaded uploaded file 'bomb.toml'")).to_be_visible(timeout=20_000)
+        error = page.locator(".scenario-error")
+        for _ in range(5):  # day by day until the policy's bug fires
+            page.get_by_role("button", name="Step").click()
+            try:
+                expect(error).to_be_visible(timeout=3_000)
+                break
+            except AssertionError:
+                continue
+        expect(error).to_contain_text("internal error while stepping the simulation (RuntimeError): this is a bug")
+        message = error.inner_text()
+        reference = re.search(r"reference ([0-9a-f]{8})", message).group(1)
+        _no_traceback(page)
+        # the server's log has the traceback, under the same reference
+        deadline = time.monotonic() + 10
+        while reference not in plugin_server.log.read_text(errors="replace") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        log = plugin_server.log.read_text(errors="replace")
+        after = log[log.index(reference):]
+        assert "Traceback (most recent call last)" in after and "RuntimeError: boom on day" in after
+        # the session goes on: another scenario, and it steps
+        page.locator(".v-select").filter(has_text="Preset").first.click()
+        page.locator(".v-menu__content .v-list-item").filter(has_text="four_stage_funnel").click()
+        expect(status).to_contain_text("four_stage_funnel", timeout=20_000)
+        expect(error).to_have_count(0)
+        _step_and_wait(page)
+        _step_and_wait(page)
+
+    _on_page(browser, plugin_server, check, tmp_path)
+
+
+# --- Host and Origin, against the real servers ------------------------------------------------------
+
+
+def _status(url: Served, host: str, origin: str | None = None) -> int:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", url.port, timeout=20)
+    try:
+        headers = {"Host": host, **({"Origin": origin} if origin else {})}
+        conn.request("GET", "/", headers=headers)
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def _kernel_path() -> str:
+    import uuid
+
+    return f"/jupyter/api/kernels/{uuid.uuid4()}/channels?session_id={uuid.uuid4()}"
+
+
+def _websocket(url: Served, origin: str | None, host: str | None = None):
+    """The HTTP status of a WebSocket handshake to the page's kernel channel (101: accepted).
+
+    With the ``websockets`` client; with another ``host``, a hand-written handshake (the client
+    always sends the Host of the address it connects to).
+    """
+    if host is not None:
+        return _raw_handshake(url.port, host, origin)
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    try:
+        with connect(f"ws://127.0.0.1:{url.port}{_kernel_path()}", origin=origin, open_timeout=20) as ws:
+            return ws.response.status_code
+    except InvalidStatus as exc:
+        return exc.response.status_code
+
+
+def _raw_handshake(port: int, host: str, origin: str | None) -> int:
+    import base64
+
+    lines = [f"GET {_kernel_path()} HTTP/1.1", f"Host: {host}", "Upgrade: websocket", "Connection: Upgrade",
+             f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}", "Sec-WebSocket-Version: 13"]
+    if origin:
+        lines.append(f"Origin: {origin}")
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        status = sock.recv(1024).split(b"\r\n", 1)[0]
+    return int(status.split()[1])
+
+
+def test_http_answers_only_to_its_own_host(server):
+    port = server.port
+    assert _status(server, f"127.0.0.1:{port}") == 200
+    assert _status(server, f"localhost:{port}") == 200
+    assert _status(server, "evil.example") == 403
+    assert _status(server, f"evil.example:{port}") == 403, "DNS rebinding: a foreign name for this computer"
+    assert _status(server, f"127.0.0.1:{port}", origin="http://evil.example") == 403
+    assert "evil.example" in server.log.read_text(errors="replace"), "refusals are logged"
+
+
+def test_websockets_only_from_the_page_itself(server):
+    port = server.port
+    assert _websocket(server, f"http://127.0.0.1:{port}") == 101
+    assert _websocket(server, f"http://localhost:{port}", host=f"localhost:{port}") == 101
+    assert _websocket(server, "http://evil.example") == 403, "cross-site WebSocket"
+    assert _websocket(server, f"http://127.0.0.1:{port + 1}") == 403
+    assert _websocket(server, None) == 403, "no Origin"
+    assert _websocket(server, f"http://127.0.0.1:{port}", host="evil.example") == 403
+
+
+def test_allow_origin_adds_an_address(plugin_server):
+    port = plugin_server.port
+    assert _status(plugin_server, f"classroom.example:{port}") == 200
+    assert _websocket(plugin_server, f"http://classroom.example:{port}", host=f"classroom.example:{port}") == 101
+    assert _status(plugin_server, "evil.example") == 403
+    assert _websocket(plugin_server, "http://evil.example") == 403

@@ -3,8 +3,12 @@
 Stepping, playing and resetting; lever changes rebuild the policy and reach the running model;
 refused values change nothing; a comparison runs two models on the same seed and customers; and
 uploads are data only: bad files, huge files, files naming Python objects and path-like file
-names are refused or handled without touching the disk or executing anything. Populations are
-small (200-300 customers, the agent engine) so each test takes well under a second.
+names are refused or handled without touching the disk or executing anything. Sizes (population,
+seed, customers a day, the memory estimate for one or two runs) are refused before any model is
+built, with messages that start with the input's or lever's label. Errors: an unexpected exception
+in any public method becomes ``Controller.error`` ("internal error ... this is a bug", no text or
+path of the exception), its traceback goes to the log once, and the session goes on. Populations
+are small (200-300 customers, the agent engine) so each test takes well under a second.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from lifecycle.app.limits import DEFAULT_SPEED, MAX_CUSTOMERS, MAX_DAILY_ARRIVAL
 from lifecycle.app.sources import preset_names, safe_label
 from scenarios.loader import MAX_SCENARIO_BYTES
 from sim.scenario import load_scenario
-from scenarios.errors import ConfigError
+from scenarios.errors import ConfigError, LabError
 
 
 def preset_text(name: str) -> str:
@@ -88,15 +92,25 @@ def test_reset_returns_to_day_zero_with_the_same_customers(ctrl):
 
 def test_population_and_seed_restart_the_run(ctrl):
     ctrl.step(2)
-    ctrl.set_customers(10**9)
-    assert ctrl.customers == MAX_CUSTOMERS
-    ctrl.set_customers(1)
+    ctrl.set_customers(MIN_CUSTOMERS)
     assert ctrl.customers == MIN_CUSTOMERS and ctrl.day == 0 and ctrl.model.state.n == MIN_CUSTOMERS
     rates = ctrl.model.state.rate[:MIN_CUSTOMERS].copy()
     ctrl.set_seed(ctrl.seed + 1)
     assert not np.array_equal(ctrl.model.state.rate[:MIN_CUSTOMERS], rates)
-    with pytest.raises(LeverError):
-        ctrl.set_seed(-1)
+
+
+def test_population_and_seed_outside_the_page_limits_are_refused_naming_the_input(ctrl):
+    ctrl.step(2)
+    model = ctrl.model
+    for n in (10**9, MAX_CUSTOMERS + 1, MIN_CUSTOMERS - 1, 0, -5, 12.5, "lots", None, float("inf"), float("nan")):
+        with pytest.raises(LeverError, match=r"^Customers at start: "):
+            ctrl.set_customers(n)
+    for seed in (-1, 2**64, 1.5, "x", float("inf")):
+        with pytest.raises(LeverError, match=r"^Seed: "):
+            ctrl.set_seed(seed)
+    assert ctrl.model is model and ctrl.customers == 300 and ctrl.day == 2, "nothing changed"
+    ctrl.set_customers(MAX_CUSTOMERS)  # the top of the range is fine
+    assert ctrl.customers == MAX_CUSTOMERS
 
 
 def test_classroom_model_lets_mesa_drive_the_controller(ctrl):
@@ -354,3 +368,169 @@ def test_engine_follows_the_size_of_the_whole_run():
     assert choose_engine(500, 365, 10) == "vector"  # 4,150 by the end
     assert Controller("retail_tiers", customers=1000, days=365).model.engine == "vector"
     assert Controller("retail_tiers", customers=100, days=20).model.engine == "agent"
+
+
+# --- sizes: the page's limits and the memory estimate, before any model is built ---------------------
+
+
+def _estimate(scenario, customers, days, models=1):
+    from lifecycle.app.limits import expected_arrivals
+    from sim.limits import run_memory_estimate
+
+    return run_memory_estimate(initial_customers=customers * models,
+                               expected_arrivals_per_day=expected_arrivals(scenario) * models, days=days,
+                               stages=len(scenario.config.stages))  # fmt: skip
+
+
+def test_runs_too_big_for_memory_are_refused_before_any_model_is_built(ctrl, monkeypatch):
+    from lifecycle.app import controller as controller_module
+    from sim.limits import MEMORY_ENV
+
+    sc = ctrl.scenario
+    one, bigger = _estimate(sc, 300, 60), _estimate(sc, 2_000, 60)
+    monkeypatch.setenv(MEMORY_ENV, str((one + bigger) // 2))
+    built = []
+    real = controller_module.build_model
+    monkeypatch.setattr(controller_module, "build_model", lambda *a, **k: built.append(a) or real(*a, **k))
+    model = ctrl.model
+    with pytest.raises(LeverError, match=r"^Customers at start: .*memory.*LIFECYCLE_MAX_MEMORY"):
+        ctrl.set_customers(2_000)
+    monkeypatch.setenv(MEMORY_ENV, str((one + _estimate(sc, 300, 60, models=2)) // 2))
+    with pytest.raises(LeverError, match=r"^Start comparison: .*2 runs side by side.*memory"):
+        ctrl.start_compare()
+    assert not built and ctrl.model is model and ctrl.customers == 300 and not ctrl.compare
+    assert ctrl.upload("same.toml", preset_text("retail_tiers").encode()) is True  # one run still fits
+    monkeypatch.setenv(MEMORY_ENV, "1M")
+    assert not ctrl.upload("again.toml", preset_text("retail_tiers").encode())
+    assert ctrl.error.startswith("uploaded file 'again.toml': ") and "memory" in ctrl.error
+
+
+def test_a_spend_lever_that_would_outgrow_memory_is_refused_naming_its_label(monkeypatch):
+    from sim.limits import MEMORY_ENV
+
+    c = Controller("retail_tiers", customers=5_000, days=60)
+    before = _estimate(c.scenario, 5_000, 60)
+    after = _estimate(c.scenario.with_values({"channels.search.daily_spend": 2_500.0}), 5_000, 60)
+    assert after > before
+    monkeypatch.setenv(MEMORY_ENV, str((before + after) // 2))
+    model = c.model
+    with pytest.raises(LeverError, match=r"^search: daily spend: .*memory"):
+        c.set_lever("channel:search:daily_spend", 2_500)
+    assert c.model is model and c.lever("channel:search:daily_spend").value == 600
+
+
+def test_refused_lever_values_name_the_lever(ctrl):
+    with pytest.raises(LeverError, match=r"^Light warning offer after \(days\): .*heavy_after_days"):
+        ctrl.set_lever("policy:winback:light_after_days", 200)
+    with pytest.raises(LeverError, match=r"^Referral bounty: "):
+        ctrl.set_lever(("policy", "referral", ("bounty",)), -5)  # by key: the label is looked up
+
+
+# --- errors: a bug becomes a message, never a traceback, and the session goes on ---------------------
+
+
+def _boom(*args, **kwargs):
+    raise RuntimeError("boom in /srv/secret/lab/engine.py line 42")
+
+
+def _assert_internal(message: str, action: str):
+    assert message.startswith(f"internal error while {action} (RuntimeError): this is a bug"), message
+    assert "reference " in message
+    for leak in ("boom", "/srv", "secret", ".py", "Traceback"):
+        assert leak not in message, (leak, message)
+
+
+def test_an_exception_while_stepping_becomes_the_error_and_the_session_goes_on(ctrl, monkeypatch, caplog):
+    from lifecycle.app.controller import InternalError
+
+    ctrl.step(2)
+    ctrl.play()
+    monkeypatch.setattr(ctrl.model, "step", _boom)
+    with caplog.at_level("ERROR", logger="lifecycle.app"), pytest.raises(InternalError) as info:
+        ctrl.step()
+    assert isinstance(info.value, LabError)  # shown like any other message
+    _assert_internal(ctrl.error, "stepping the simulation")
+    assert ctrl.error == str(info.value) and not ctrl.playing, "playing stops"
+    reference = ctrl.error.split("reference ")[1].split(")")[0]
+    logged = [r for r in caplog.records if reference in r.getMessage()]
+    assert len(logged) == 1 and logged[0].exc_info and "boom in /srv/secret" in str(logged[0].exc_info[1])
+    with caplog.at_level("ERROR", logger="lifecycle.app"), pytest.raises(InternalError):
+        ctrl.step()  # the same failure again
+    assert "again" in caplog.records[-1].getMessage() and not caplog.records[-1].exc_info, "one traceback per kind"
+    monkeypatch.undo()
+    assert ctrl.step(3) == 3 and ctrl.day == 5, "keeps stepping once the cause is gone"
+    ctrl.reset()
+    assert ctrl.day == 0
+
+
+@pytest.mark.parametrize("target, call, action", [
+    ("build_model", lambda c: c.reset(), "resetting the run"),
+    ("build_model", lambda c: c.set_customers(400), "changing the number of customers"),
+    ("build_model", lambda c: c.set_seed(7), "changing the seed"),
+    ("build_model", lambda c: c.start_compare(), "starting the comparison"),
+    ("build_model", lambda c: c.load_preset("four_stage_funnel"), "loading a preset"),
+    ("apply_live", lambda c: c.set_lever("policy:referral:bounty", 5), "changing a lever"),
+    ("quick_metrics", lambda c: c.step(), "stepping the simulation"),
+    ("metric_rows", lambda c: (c.start_compare() if not c.compare else None, c.comparison()), "comparing A and B"),
+])  # fmt: skip
+def test_every_public_method_turns_a_bug_into_a_message(ctrl, monkeypatch, target, call, action):
+    from lifecycle.app import controller as controller_module
+    from lifecycle.app.controller import InternalError
+
+    if target == "metric_rows":
+        ctrl.start_compare()
+    ctrl.step(2)
+    monkeypatch.setattr(controller_module, target, _boom)
+    with pytest.raises(InternalError) as info:
+        call(ctrl)
+    _assert_internal(str(info.value), action)
+    assert ctrl.error == str(info.value)
+    monkeypatch.undo()
+    ctrl.step(1)  # the session goes on
+    assert ctrl.snapshot().day == ctrl.day
+
+
+def test_a_failed_reset_keeps_the_running_models(ctrl, monkeypatch):
+    from lifecycle.app import controller as controller_module
+    from lifecycle.app.controller import InternalError
+
+    ctrl.start_compare()
+    ctrl.step(3)
+    a, b = ctrl.model, ctrl.model_b
+    real, calls = controller_module.build_model, []
+
+    def second_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            _boom()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(controller_module, "build_model", second_fails)
+    with pytest.raises(InternalError):
+        ctrl.reset()
+    assert ctrl.model is a and ctrl.model_b is b and ctrl.day == 3, "A and B stay a pair"
+
+
+def test_an_upload_that_breaks_the_model_is_a_message_without_details(ctrl, monkeypatch):
+    from lifecycle.app import controller as controller_module
+
+    monkeypatch.setattr(controller_module, "parse_scenario", _boom)
+    assert not ctrl.upload("odd.toml", preset_text("four_stage_funnel").encode())
+    _assert_internal(ctrl.error, "loading uploaded file 'odd.toml'")
+    assert ctrl.scenario.name == "retail_tiers"
+
+    class Broken(io.RawIOBase):
+        def read(self, *args):
+            raise OSError("connection reset while reading /tmp/solara-upload-123")
+
+    monkeypatch.undo()
+    assert not ctrl.upload("gone.toml", size=10, stream=Broken())
+    assert ctrl.error == "uploaded file 'gone.toml': could not be read (OSError); send it again"
+
+
+def test_fail_keeps_a_lab_errors_message(ctrl):
+    err = ctrl.fail(LeverError("Customers at start: no"))
+    assert isinstance(err, LeverError) and ctrl.error == "Customers at start: no"
+    ctrl.play()
+    ctrl.fail(LeverError("again"))
+    assert ctrl.playing, "a refused value does not stop the run"

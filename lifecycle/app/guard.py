@@ -1,0 +1,177 @@
+"""Which browsers may use the classroom page: the HTTP ``Host`` and the WebSocket ``Origin`` checks.
+
+The page lets whoever reaches it run simulations, and a web page the trainer visits could
+otherwise reach it too: through DNS rebinding (a foreign name that resolves to 127.0.0.1, so the
+request carries ``Host: evil.example``) or a cross-site WebSocket (any site's script may open
+``ws://127.0.0.1:8765/...``; the browser then sends that site's ``Origin``). So every request is
+checked against the addresses the app was started for:
+
+- HTTP: the ``Host`` header must be one of :attr:`Allowed.hosts`, else ``403 Forbidden``; a
+  request that carries an ``Origin`` header (browsers send it on cross-site and non-GET requests)
+  must come from one of :attr:`Allowed.origins`, else 403 as well.
+- WebSocket: ``Host`` as above, and the ``Origin`` header must be present and one of
+  :attr:`Allowed.origins`; otherwise the handshake is refused (HTTP 403, before any message).
+
+Allowed by default (:func:`allowed`): ``127.0.0.1:PORT``, ``localhost:PORT`` and the ``--host``
+value with the port, and the same with ``http://`` as origins; each ``lifecycle app --allow-origin
+ORIGIN`` adds that origin and its host (e.g. ``--allow-origin http://192.168.1.20:8765`` for
+students who open the page by the trainer's address on the room's network).
+
+Core objects: :func:`parse_origin` (an ``--allow-origin`` value, checked), :func:`allowed`,
+:class:`Allowed` and :class:`HostOriginGuard` (an ASGI middleware around Solara's Starlette app,
+see :mod:`lifecycle.app.asgi`). No Solara or Starlette import here.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from scenarios.errors import ConfigError
+
+__all__ = ["Allowed", "HostOriginGuard", "allowed", "parse_origin", "host_with_port"]
+
+log = logging.getLogger("lifecycle.app.guard")
+
+_WILDCARDS = ("0.0.0.0", "::", "")
+
+
+def host_with_port(host: str, port: int) -> str:
+    """``host:port`` as a browser writes it in a ``Host`` header (IPv6 addresses in brackets)."""
+    host = host.strip().lower()
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"{host}:{int(port)}"
+
+
+def parse_origin(text: str) -> str:
+    """An ``--allow-origin`` value as the browser sends it: ``scheme://host[:port]``, lower case, no path.
+
+    Raises ConfigError naming the option for anything else (no scheme, another scheme, a path,
+    a query, user info, a bad port).
+    """
+    raw = str(text).strip()
+    where = f"--allow-origin '{raw}'"
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}; expected an origin such as http://192.168.1.20:8765") from None
+    if parts.scheme not in ("http", "https"):
+        raise ConfigError(f"{where}: an origin starts with http:// or https://, e.g. http://192.168.1.20:8765")
+    if not parts.hostname or parts.username is not None or parts.password is not None:
+        raise ConfigError(f"{where}: expected an origin such as http://192.168.1.20:8765 (a host, no user name)")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ConfigError(f"{where}: an origin has no path, query or fragment; expected e.g. http://192.168.1.20:8765")
+    netloc = parts.netloc.lower()
+    default = {"http": 80, "https": 443}[parts.scheme]
+    if port == default:  # the browser leaves the default port out
+        netloc = netloc.rsplit(":", 1)[0]
+    return f"{parts.scheme}://{netloc}"
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """The ``Host`` values and ``Origin`` values the server answers to."""
+
+    hosts: frozenset[str]
+    origins: frozenset[str]
+
+    def host_ok(self, host: str | None) -> bool:
+        return host is not None and host.strip().lower() in self.hosts
+
+    def origin_ok(self, origin: str | None) -> bool:
+        return origin is not None and origin.strip().lower().rstrip("/") in self.origins
+
+
+def allowed(host: str, port: int, extra_origins=()) -> Allowed:
+    """What a server bound to ``host:port`` answers to: loopback, the ``--host`` value, and ``extra_origins``.
+
+    A wildcard ``--host`` (``0.0.0.0``, ``::``) adds nothing a browser would send: the trainer
+    names the addresses students use with ``--allow-origin``.
+    """
+    names = ["127.0.0.1", "localhost"]
+    if host.strip().lower() not in _WILDCARDS:
+        names.append(host)
+    hosts = {host_with_port(name, port) for name in names}
+    origins = {f"http://{h}" for h in hosts}
+    for text in extra_origins:
+        origin = parse_origin(text)
+        origins.add(origin)
+        hosts.add(origin.split("://", 1)[1])
+    return Allowed(frozenset(hosts), frozenset(origins))
+
+
+def _header(scope, name: bytes) -> str | None:
+    values = [v for k, v in scope.get("headers") or () if k.lower() == name]
+    if len(values) != 1:  # missing, or sent twice (ambiguous): treated as missing
+        return None
+    return values[0].decode("latin-1")
+
+
+def _shown(value: str | None) -> str:
+    if value is None:
+        return "none"
+    text = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in value)[:100]
+    return repr(text)
+
+
+class HostOriginGuard:
+    """ASGI middleware: refuse requests whose ``Host`` (or WebSocket ``Origin``) is not allowed.
+
+    ``app``: the ASGI app behind it (Solara's Starlette app). Refusals are logged once per
+    distinct value (at most 100 of them) at warning level, without the path (a WebSocket's path
+    holds its session's kernel id); lifespan messages pass unchanged.
+    """
+
+    def __init__(self, app, allow: Allowed) -> None:
+        self.app = app
+        self.allow = allow
+        self._logged: set[tuple[str, str]] = set()
+
+    def refusal(self, scope) -> str | None:
+        """Why this request is refused, or None if it may go on."""
+        host, origin = _header(scope, b"host"), _header(scope, b"origin")
+        if not self.allow.host_ok(host):
+            return f"Host {_shown(host)} is not an address this app was started for"
+        if scope["type"] == "websocket":
+            if not self.allow.origin_ok(origin):
+                return f"WebSocket from Origin {_shown(origin)}, not a page of this app"
+        elif origin is not None and not self.allow.origin_ok(origin):
+            return f"request from Origin {_shown(origin)}, not a page of this app"
+        return None
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        why = self.refusal(scope)
+        if why is None:
+            await self.app(scope, receive, send)
+            return
+        self._log(scope, why)
+        if scope["type"] == "websocket":
+            message = await receive()
+            if message.get("type") == "websocket.connect":
+                await send({"type": "websocket.close", "code": 1008})  # before accept: the server answers 403
+            return
+        body = (f"403 Forbidden: {why}.\nLifecycle Lab's classroom app answers only to the addresses it was "
+                f"started for; to open it under another address, start it with\n"
+                f"  lifecycle app --allow-origin http://ADDRESS:PORT\n").encode()
+        await send({"type": "http.response.start", "status": 403,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                (b"content-length", str(len(body)).encode()),
+                                (b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store")]})
+        await send({"type": "http.response.body", "body": body})
+
+    def _log(self, scope, why: str) -> None:
+        key = (scope["type"], why)
+        if key in self._logged:
+            return
+        if len(self._logged) < 100:
+            self._logged.add(key)
+        client = scope.get("client") or ("?", 0)  # no path: a WebSocket's path holds its session's kernel id
+        log.warning("refused a %s request from %s: %s (allowed hosts: %s; lifecycle app --allow-origin adds one)",
+                    "WebSocket" if scope["type"] == "websocket" else "HTTP", client[0], why,
+                    ", ".join(sorted(self.allow.hosts)))
