@@ -30,6 +30,16 @@ class SRMResult:
     mismatch: bool
 
 
+def _sorted_p_values(p_values: Any) -> tuple[np.ndarray, int, np.ndarray]:
+    """Checked p-values, their count and the stable order that sorts them."""
+    p = _vector("p_values", p_values)
+    if np.any((p < 0.0) | (p > 1.0)):
+        raise ConfigError(
+            f"p_values must be in [0, 1]; got min {float(p.min())!r}, max {float(p.max())!r}"
+        )
+    return p, p.size, np.argsort(p, kind="stable")
+
+
 def holm(p_values: Any) -> np.ndarray:
     r"""Holm step-down adjusted p-values (family-wise error control).
 
@@ -64,13 +74,7 @@ def holm(p_values: Any) -> np.ndarray:
     >>> holm([0.01, 0.04, 0.03]).tolist()
     [0.03, 0.06, 0.06]
     """
-    p = _vector("p_values", p_values)
-    if np.any((p < 0.0) | (p > 1.0)):
-        raise ConfigError(
-            f"p_values must be in [0, 1]; got min {float(p.min())!r}, max {float(p.max())!r}"
-        )
-    m = p.size
-    order = np.argsort(p, kind="stable")
+    p, m, order = _sorted_p_values(p_values)
     stepped = np.minimum(1.0, (m - np.arange(m)) * p[order])
     adjusted = np.empty(m)
     adjusted[order] = np.maximum.accumulate(stepped)
@@ -107,13 +111,7 @@ def benjamini_hochberg(p_values: Any) -> np.ndarray:
     >>> benjamini_hochberg([0.01, 0.04, 0.03]).round(4).tolist()
     [0.03, 0.04, 0.04]
     """
-    p = _vector("p_values", p_values)
-    if np.any((p < 0.0) | (p > 1.0)):
-        raise ConfigError(
-            f"p_values must be in [0, 1]; got min {float(p.min())!r}, max {float(p.max())!r}"
-        )
-    m = p.size
-    order = np.argsort(p, kind="stable")
+    p, m, order = _sorted_p_values(p_values)
     scaled = np.minimum(1.0, m * p[order] / np.arange(1, m + 1))
     adjusted = np.empty(m)
     adjusted[order] = np.minimum.accumulate(scaled[::-1])[::-1]
