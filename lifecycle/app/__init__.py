@@ -15,5 +15,4 @@ Modules (no UI code except in ``page``):
 - :mod:`lifecycle.app.server`: starts the server (``lifecycle app``);
 - :mod:`lifecycle.app.asgi`: the server process: Solara's app behind the guard, served by uvicorn;
 - :mod:`lifecycle.app.guard`: the HTTP ``Host`` and WebSocket ``Origin`` checks (``--allow-origin``);
-- :mod:`lifecycle.app.state`: the controller's names in one place, for imports written before the split.
 """

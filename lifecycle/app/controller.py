@@ -564,7 +564,7 @@ class ClassroomModel(mesa.Model):
     """
 
     def __init__(self, controller: Controller, reset: bool = True) -> None:
-        super().__init__(seed=controller.seed)
+        super().__init__(rng=controller.seed)  # rng=: the keyword both Mesa lines share (seed= is deprecated)
         self.controller = controller
         if reset:
             controller.reset()
