@@ -19,15 +19,8 @@ from analysis.estimate import mean_ci
 from analysis.metrics import summarize
 from scenarios.errors import ConfigError
 from sim.scenario import Scenario, load_scenario
-from sim.sweep import (
-    Axis,
-    ResultsStore,
-    StoreNotice,
-    SweepSpec,
-    parse_axis,
-    plan,
-    run_sweep,
-)
+from sim.sweep import Axis, SweepSpec, parse_axis, plan, run_sweep
+from sim.sweep_store import ResultsStore, StoreNotice
 
 __all__ = ["sweep", "SweepOutcome", "TASK_METRICS", "SUMMARY_METRICS", "sweep_metrics", "summarize_sweep"]
 

@@ -19,7 +19,8 @@ import time
 
 from sim.scenario import load_scenario
 from analysis.sweeps import sweep_metrics
-from sim.sweep import ResultsStore, SweepSpec, parse_axis, run_sweep
+from sim.sweep import SweepSpec, parse_axis, run_sweep
+from sim.sweep_store import ResultsStore
 
 
 def _spec(points: int, replications: int, customers: int, days: int) -> SweepSpec:

@@ -29,6 +29,9 @@ with the traceback in the server log only), the controller's own methods do the 
 card and view renders inside :func:`Guarded`, an error boundary that shows the message in the
 failed part's place and tries again after the next change, while the rest of the page goes on.
 :func:`Page` itself is a last boundary around the whole session.
+
+Size: about 430 lines of code: the page's Solara components (sidebar, tabs, views) share the
+reactive state of one session, and splitting them would thread that state through modules.
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ from click.testing import CliRunner
 from sim.scenario import load_scenario
 from lifecycle.cli import main
 from analysis.sweeps import sweep_metrics
-from sim.sweep import ResultsStore, SweepSpec, parse_axis, plan, run_sweep
+from sim.sweep import SweepSpec, parse_axis, plan, run_sweep
+from sim.sweep_store import ResultsStore
 
 SMALL = dict(customers=600, days=40)
 

@@ -16,7 +16,8 @@ from analysis.sweeps import sweep, sweep_metrics
 from lifecycle.cli import main
 from scenarios.errors import ConfigError, DataError
 from sim.scenario import load_scenario
-from sim.sweep import Axis, ResultsStore, SweepSpec, parse_axis, run_sweep
+from sim.sweep import Axis, SweepSpec, parse_axis, run_sweep
+from sim.sweep_store import ResultsStore
 
 PARAM = "customers.gross_margin=0.2,0.3,0.4"
 SMALL = {"customers": 300, "days": 30}
