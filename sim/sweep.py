@@ -147,7 +147,7 @@ def plan(spec: SweepSpec) -> tuple[list[dict], list[list[np.random.SeedSequence]
         for ax in spec.axes:
             if ax.low is None:
                 raise ConfigError(f"sweep parameter {ax.name}: sampling method '{spec.method}' needs a range LOW:HIGH")
-        rng = np.random.default_rng(np.random.SeedSequence(spec.seed).spawn(1)[0])
+        rng = np.random.default_rng(seed_plan(spec.seed, 1)[0])
         d = len(spec.axes)
         if spec.method == "latin":
             from scipy.stats import qmc

@@ -82,10 +82,11 @@ rule = "churn"
 def simulate_cohort(scenario, *, periods: int, days_per_period: int, replications: int, seed: int) -> np.ndarray:
     """Cumulative repeat transactions per period, shape (replications, periods)."""
     from sim.model import CustomerModel
+    from sim.seeding import seed_plan
 
     days = periods * days_per_period
     out = np.zeros((replications, periods))
-    for k, ss in enumerate(np.random.SeedSequence(seed).spawn(replications)):
+    for k, ss in enumerate(seed_plan(seed, replications)):
         result = CustomerModel(scenario, seed=ss, days=days, engine="vector").run()
         daily = result.daily["orders"].to_numpy()
         per_period = daily[: periods * days_per_period].reshape(periods, days_per_period).sum(axis=1)
