@@ -10,7 +10,7 @@ Core functions:
   aside and removed only after the new one is in place. The temporary folder is removed on every
   error, Ctrl+C and (with :func:`sim.output.terminate_as_interrupt` installed, as the command line
   does) SIGTERM; ones left by killed runs are found and removed on the next write to the same
-  destination.
+  destination, and an old folder a run killed mid-replacement had moved aside is put back.
 - :func:`write_json_atomic`, :func:`write_text_atomic`, :func:`write_csv_atomic`: one file each,
   through a unique temporary file and a rename; JSON never holds ``NaN`` or ``Infinity`` (they
   are written as ``null``); ``exclusive=True`` refuses to replace an existing file, atomically.
@@ -85,6 +85,13 @@ def _clean_stale(dest: Path) -> None:
         m = pattern.match(entry.name)
         if not m or _alive(int(m.group(1))):
             continue
+        if m.group(2) == "old" and not dest.exists():
+            # killed between moving the old folder aside and moving the new one in: put it back
+            with contextlib.suppress(OSError):
+                os.rename(entry, dest)
+                warnings.warn(f"restored '{dest}' from '{entry.name}', left aside by a run killed while replacing it",
+                              RuntimeWarning, stacklevel=3)
+                continue
         if entry.is_dir():
             shutil.rmtree(entry, ignore_errors=True)
         else:
@@ -115,9 +122,9 @@ def atomic_output_dir(dest: str | Path, *, overwrite: bool = False):
     Raises ConfigError, leaving ``dest`` as it was, if ``dest`` is a file, is not empty (and
     ``overwrite`` is false), or filled up while the output was being written.
     """
+    _clean_stale(Path(dest))  # first: a folder a killed run left aside is the user's again before the check
     dest = check_output_dir(dest, overwrite=overwrite)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    _clean_stale(dest)
     tmp = dest.parent / _temp_name(dest, "tmp")
     tmp.mkdir(mode=0o777 & ~_umask())
     try:

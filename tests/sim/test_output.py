@@ -178,3 +178,16 @@ def test_output_folders_follow_the_umask(tmp_path):
     assert (tmp_path / "out").stat().st_mode & 0o777 == 0o755
     assert (tmp_path / "out" / "a.json").stat().st_mode & 0o777 == 0o644
     assert output._umask() == mask
+
+
+def test_a_folder_left_aside_by_a_run_killed_mid_replacement_is_restored(tmp_path):
+    """Killed between moving the old folder aside and moving the new one in: the next write puts it back."""
+    mine = _user_folder(tmp_path)
+    before = _snapshot(mine)
+    aside = tmp_path / f".mine.lifecycle-{2**22 + 54321}-0badf00d.old"  # its process is gone
+    os.rename(mine, aside)
+    with pytest.warns(RuntimeWarning, match="restored"):
+        with pytest.raises(ConfigError, match="not empty"):
+            with atomic_output_dir(mine):
+                pytest.fail("the restored folder is the user's: not replaced without force")
+    assert _snapshot(mine) == before and not aside.exists()
