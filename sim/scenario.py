@@ -58,7 +58,9 @@ class Scenario:
     def with_policies(self, policies, *, source: str | None = None) -> Scenario:
         """The same scenario with other policies (e.g. an experiment arm or a policy of your own)."""
         policies = tuple(policies)
-        _check_policies(self.config, policies, source or self.source)
+        # the file's [experiment] and [budget] tables are checked against the file's own policies;
+        # other policies are checked where a design uses them (experiment_design, the budget levers)
+        _check_policies(self.config, policies, source or self.source, designs=False)
         return replace(self, policies=policies, source=source or self.source)
 
     def with_values(self, values: Mapping[str, Any], *, source: str | None = None) -> Scenario:
@@ -144,7 +146,7 @@ def _build_policy(table: dict[str, Any], where: str) -> Policy:
         raise ConfigError(f"{label}: {describe(exc, REGISTRY[kind].Params)}") from None
 
 
-def _check_policies(config: ScenarioConfig, policies: tuple[Policy, ...], source: str) -> None:
+def _check_policies(config: ScenarioConfig, policies: tuple[Policy, ...], source: str, *, designs: bool = True) -> None:
     names = [p.name for p in policies]
     seen = set()
     for name in names:
@@ -156,7 +158,8 @@ def _check_policies(config: ScenarioConfig, policies: tuple[Policy, ...], source
             check_policy(p, config)
         except ValueError as exc:
             raise ConfigError(f"{source}: policy {p.name!r} ({p.kind}, policies[{i}]): {exc}") from None
-    _check_designs(config, names, source)
+    if designs:
+        _check_designs(config, names, source)
 
 
 def _check_designs(config: ScenarioConfig, policy_names: list[str], source: str) -> None:

@@ -284,3 +284,4 @@ def test_file_at_the_size_limit_is_accepted(tmp_path):
     path.write_text(text, encoding="utf-8")
     assert path.stat().st_size == MAX_SCENARIO_BYTES
     assert load_scenario(path).name == DEFAULT_PRESET
+
