@@ -83,6 +83,35 @@ def _simpson(n: int) -> np.ndarray:
     return w / 3.0
 
 
+class _Continuation:
+    """The score's sub-density over the continuation region, carried from look to look."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.grid: np.ndarray | None = None
+        self.mass: np.ndarray | None = None  # density times quadrature weight at each grid point
+
+    def crossing(self, c: float, t: float) -> float:
+        """Probability of first crossing ``|Z| >= c`` at information fraction ``t`` (after the looks so far)."""
+        b = c * math.sqrt(t)
+        if self.grid is None:
+            return float(2 * special.ndtr(-c))
+        sd = math.sqrt(t - self.t)
+        return float(np.sum(self.mass * (special.ndtr((self.grid - b) / sd) + special.ndtr((-b - self.grid) / sd))))
+
+    def advance(self, c: float, t: float) -> None:
+        """Go past a look with boundary ``c`` at fraction ``t``: keep the density of those not stopped."""
+        b = c * math.sqrt(t)
+        new = np.linspace(-b, b, _GRID)
+        if self.grid is None:
+            dens = stats.norm.pdf(new, scale=math.sqrt(t))
+        else:
+            sd = math.sqrt(t - self.t)
+            dens = (stats.norm.pdf((new[:, None] - self.grid[None, :]) / sd) / sd) @ self.mass
+        self.grid, self.t = new, t
+        self.mass = dens * _simpson(_GRID) * (new[1] - new[0])
+
+
 def crossing_probabilities(z_bounds, fractions) -> np.ndarray:
     """Null probability of first crossing ``|Z_k| >= c_k`` at each look (see the module docstring).
 
@@ -96,24 +125,17 @@ def crossing_probabilities(z_bounds, fractions) -> np.ndarray:
     if c.shape != t.shape or np.any(~np.isfinite(c)) or np.any(c <= 0):
         raise ConfigError(f"z_bounds must be one positive number per look; got {np.asarray(z_bounds).tolist()}")
     out = np.empty(t.size)
-    # the score S_k = Z_k sqrt(t_k) has independent increments N(0, t_k - t_{k-1})
-    b = c[0] * math.sqrt(t[0])
-    out[0] = 2 * special.ndtr(-c[0])
-    grid = np.linspace(-b, b, _GRID)
-    dens = stats.norm.pdf(grid, scale=math.sqrt(t[0]))
-    w = _simpson(_GRID) * (grid[1] - grid[0])
-    for k in range(1, t.size):
-        sd = math.sqrt(t[k] - t[k - 1])
-        b = c[k] * math.sqrt(t[k])
-        mass = dens * w
-        # crossing above or below: P(S_k >= b | s) + P(S_k <= -b | s), weighted by the density at s
-        out[k] = float(np.sum(mass * (special.ndtr((grid - b) / sd) + special.ndtr((-b - grid) / sd))))
+    region = _Continuation()
+    for k in range(t.size):
+        out[k] = region.crossing(c[k], t[k])
         if k < t.size - 1:
-            new = np.linspace(-b, b, _GRID)
-            dens = (stats.norm.pdf((new[:, None] - grid[None, :]) / sd) / sd) @ mass
-            grid = new
-            w = _simpson(_GRID) * (grid[1] - grid[0])
+            region.advance(c[k], t[k])
     return out
+
+
+def _boundaries(method: str, alpha: float, t: np.ndarray, z: np.ndarray) -> Boundaries:
+    crossing = crossing_probabilities(z, t)
+    return Boundaries(method, alpha, tuple(map(float, t)), tuple(map(float, z)), tuple(map(float, crossing)))
 
 
 def _solve_constant(shape: np.ndarray, t: np.ndarray, alpha: float) -> float:
@@ -147,7 +169,7 @@ def pocock_boundaries(looks: int, alpha: float = 0.05) -> Boundaries:
     t = _equal(looks)
     C = _solve_constant(np.ones(t.size), t, alpha)
     z = np.full(t.size, C)
-    return Boundaries("pocock", alpha, tuple(t), tuple(z), tuple(crossing_probabilities(z, t)))
+    return _boundaries("pocock", alpha, t, z)
 
 
 def obrien_fleming_boundaries(looks: int, alpha: float = 0.05) -> Boundaries:
@@ -163,7 +185,7 @@ def obrien_fleming_boundaries(looks: int, alpha: float = 0.05) -> Boundaries:
     shape = np.sqrt(1.0 / t)
     C = _solve_constant(shape, t, alpha)
     z = C * shape
-    return Boundaries("obrien_fleming", alpha, tuple(t), tuple(z), tuple(crossing_probabilities(z, t)))
+    return _boundaries("obrien_fleming", alpha, t, z)
 
 
 def _spend_obf(t: np.ndarray, alpha: float) -> np.ndarray:
@@ -191,17 +213,16 @@ def spending_boundaries(fractions, alpha: float = 0.05, spending: str = "obrien_
     cumulative = SPENDING[spending](t, alpha)
     spend = np.diff(np.r_[0.0, cumulative])
     z: list[float] = []
+    region = _Continuation()
     for k in range(t.size):
         if spend[k] <= 1e-15:
-            z.append(40.0)  # nothing spent here: a boundary never crossed
-            continue
-
-        def excess(c, k=k):
-            return float(crossing_probabilities(np.r_[z, c], t[: k + 1])[-1]) - spend[k]
-
-        z.append(float(optimize.brentq(excess, 0.1, 40.0, xtol=1e-10)))
-    z_arr = np.array(z)
-    return Boundaries(f"lan_demets_{spending}", alpha, tuple(t), tuple(z_arr), tuple(crossing_probabilities(z_arr, t)))
+            c = 40.0  # nothing spent here: a boundary never crossed
+        else:
+            c = float(optimize.brentq(lambda x, k=k: region.crossing(x, t[k]) - spend[k], 0.1, 40.0, xtol=1e-10))
+        z.append(c)
+        if k < t.size - 1:
+            region.advance(c, t[k])
+    return _boundaries(f"lan_demets_{spending}", alpha, t, np.array(z))
 
 
 def msprt(diff: np.ndarray, var: np.ndarray, *, tau2: float, alpha: float = 0.05) -> np.ndarray:

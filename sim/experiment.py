@@ -37,8 +37,15 @@ RETENTION_HORIZONS = (30, 90, 180)
 class Assignment:
     """Model hook: assigns arms, snapshots the pre-period, records outcomes at fixed horizons."""
 
-    def __init__(self, design: ExperimentDesign, *, fixed_arm: int | None = None, replicas: int = 1) -> None:
+    def __init__(self, design: ExperimentDesign, *, fixed_arm: int | None = None, replicas: int = 1,
+                 looks: tuple[int, ...] = ()) -> None:
+        looks = tuple(int(d) for d in looks)
+        if any(not 1 <= d <= design.days for d in looks) or list(looks) != sorted(set(looks)):
+            raise ValueError(f"looks must be increasing days within the experiment's {design.days}; got {list(looks)}")
         self.design = design
+        #: days after assignment at which the outcomes so far are snapshot (sequential analysis)
+        self.looks = looks
+        self.at_look: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.fixed_arm = fixed_arm
         self.replicas = replicas
         self.start_day = design.warmup_days
@@ -72,6 +79,10 @@ class Assignment:
     def end_day(self, model, t: int) -> None:
         """Record true and observed retention of customers reaching each horizon today."""
         s = model.state
+        look = t - self.start_day + 1
+        if look in self.looks:
+            idx = np.flatnonzero(s.arm[: s.n] != NONE)
+            self.at_look[look] = (idx, s.value[idx] - s.value_pre[idx], s.revenue[idx] - s.revenue_pre[idx])
         window = model.config.run.observed_window_days
         for h in self.horizons:
             day0 = t - h  # customers assigned on day0 reach horizon h today
@@ -166,7 +177,7 @@ class Outcomes:
 
 
 def run_world(scenario, design: ExperimentDesign, *, seed, engine: str = "vector", fixed_arm: int | None = None,
-              customers: int | None = None, replicas: int = 1) -> Outcomes:
+              customers: int | None = None, replicas: int = 1, looks: tuple[int, ...] = ()) -> Outcomes:
     """Simulate one world of the experiment and return per-customer outcomes.
 
     With ``replicas = R > 1`` the world holds R independent copies of the experiment: R times the
@@ -174,6 +185,10 @@ def run_world(scenario, design: ExperimentDesign, *, seed, engine: str = "vector
     replica by its own draw. Customers do not interact (a referred customer aside), so the
     replicas are independent experiments, each distributed as a single run: Poisson arrivals
     split at random are independent Poisson arrivals. The frame's ``replica`` column says which.
+
+    ``looks`` (days after the experiment starts) add the columns ``ltv_look{d}`` and
+    ``revenue_look{d}``: each customer's outcome so far at the end of look day ``d`` (NaN for a
+    customer not yet assigned then), for reading the experiment sequentially.
     """
     from sim.model import CustomerModel
 
@@ -182,7 +197,7 @@ def run_world(scenario, design: ExperimentDesign, *, seed, engine: str = "vector
     if replicas > 1:
         scenario = _scaled(scenario, replicas)  # its own base is already times `replicas`
         total = None if per_replica is None else per_replica * replicas
-    assignment = Assignment(design, fixed_arm=fixed_arm, replicas=replicas)
+    assignment = Assignment(design, fixed_arm=fixed_arm, replicas=replicas, looks=looks)
     model = CustomerModel(
         scenario,
         seed=seed,
@@ -248,6 +263,13 @@ def _outcomes(model, design: ExperimentDesign, assignment: Assignment) -> Outcom
         alive, active = assignment._stores(h, s.capacity)
         cols[f"alive_{h}d"] = alive[idx]
         cols[f"active_{h}d"] = active[idx]
+    for d in assignment.looks:
+        where, ltv, revenue = assignment.at_look[d]
+        pos = np.searchsorted(idx, where)  # customers assigned by day d are a subset of idx
+        for name, values in (("ltv", ltv), ("revenue", revenue)):
+            col = np.full(idx.size, np.nan)
+            col[pos] = values
+            cols[f"{name}_look{d}"] = col
     frame = pd.DataFrame(cols)
     return Outcomes(
         frame=frame,

@@ -148,6 +148,8 @@ def _ints(text: str | None, option: str) -> list[int]:
 @click.option("--metric", default="ltv", show_default=True, help="With --simulate: the metric tested.")
 @click.option("--sizes", help="With --simulate: initial customer counts, e.g. 2000,5000,10000.")
 @click.option("--durations", help="With --simulate: test durations in days, e.g. 30,90,180.")
+@click.option("--looks", help="With --simulate: read the test at these days after assignment, e.g. 7,14,21,28 "
+              "(naive peeking vs group-sequential boundaries and the mSPRT; metric ltv or revenue).")
 @click.option("--replications", type=click.IntRange(min=10, max=100_000), default=200, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: cores).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
@@ -155,11 +157,16 @@ def _ints(text: str | None, option: str) -> list[int]:
 @click.option("--force", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
 def power_cmd(baseline, baseline_mean, sd, mde, relative, alpha, power_, n_per_arm, ratio, alternative, method,
-              scenario, arms, allocation, metric, sizes, durations, replications, workers, seed, out, force,
+              scenario, arms, allocation, metric, sizes, durations, looks, replications, workers, seed, out, force,
               as_json) -> None:
     """Sample size, power or MDE of a two-arm test: analytic, or by simulation (--simulate)."""
     from scenarios.errors import ConfigError
 
+    if looks is not None:
+        if scenario is None:
+            raise ConfigError("--looks needs --simulate SCENARIO")
+        _sequential_cmd(scenario, arms, allocation, metric, sizes, looks, replications, workers, seed, alpha, as_json)
+        return
     if scenario is not None:
         _simulated_power_cmd(scenario, arms, allocation, metric, sizes, durations, replications, workers, seed,
                              alpha, power_ or 0.8, out, force, as_json)
@@ -225,3 +232,40 @@ def _simulated_power_cmd(scenario, arms, allocation, metric, sizes, durations, r
         click.echo(f"power first reaches {target:g} at {reached['customers']:,} customers, {reached['days']} days")
     else:
         click.echo(f"power does not reach {target:g} at any point tried")
+
+
+def _sequential_cmd(scenario, arms, allocation, metric, sizes, looks, replications, workers, seed, alpha,
+                    as_json) -> None:
+    from analysis.experiment_runs import experiment_design
+    from analysis.simulated_power import simulated_sequential
+    from scenarios.errors import ConfigError
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    design = experiment_design(sc, _parse_arms(arms, allocation) if arms else None)
+    size_list = _ints(sizes, "--sizes")
+    if len(size_list) > 1:
+        raise ConfigError("--looks reads one design: give at most one --sizes value")
+    customers = size_list[0] if size_list else (design.customers or sc.config.population.initial_customers)
+    look_days = _ints(looks, "--looks")
+    update, close = progress(-(-replications // 50), "batches")
+    try:
+        points = simulated_sequential(sc, design, metric=metric, looks=look_days, customers=customers,
+                                      replications=replications, seed=seed, alpha=alpha, workers=workers,
+                                      progress=update)
+    finally:
+        close()
+    rows = [p.to_dict() for p in points]
+    payload = {"scenario": sc.name, "metric": metric, "alpha": alpha, "looks": look_days, "customers": customers,
+               "replications": replications, "seed": seed, "arms": [a.name for a in design.arms], "methods": rows}
+    if as_json:
+        echo_json(payload)
+        return
+    click.echo(f"Sequential reading of '{metric}' in {sc.name}: {design.arms[0].name} vs {design.arms[1].name}, "
+               f"{customers:,} customers, looks at days {', '.join(map(str, look_days))}, {replications} replications")
+    click.echo(f"{'method':<28}{'rejects':>9}{'95% MC CI':>18}{'mean stop day':>15}")
+    for r in rows:
+        ci = f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
+        click.echo(f"{r['method']:<28}{r['rate']:>9.3f}{ci:>18}{r['mean_stopping_day']:>15.1f}")
+    click.echo(f"(rejects = share of replications rejecting at some look: the false-positive rate if the arms are "
+               f"the same, the power otherwise; alpha {alpha:g})")
