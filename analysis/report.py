@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 
 from analysis.fonts import unicode_labels  # noqa: E402
 
-__all__ = ["forest_plot", "survival_plot", "segment_plot", "power_curve_plot", "write_experiment_report"]
+__all__ = ["forest_plot", "survival_plot", "segment_plot", "power_curve_plot", "mde_curve_plot", "write_experiment_report"]
 
 
 @unicode_labels
@@ -90,6 +90,7 @@ def power_curve_plot(points: list[dict], *, x: str = "n_per_arm", analytic: list
                      target: float | None = 0.8):
     """Simulated power against ``x`` with Monte Carlo 95% bands; optional analytic curve."""
     fig, ax = plt.subplots(figsize=(7, 4.2))
+    points = [p for p in points if p.get("note") is None]  # points where the metric is not yet mature
     xs = [p["mean_n_per_arm"] if x == "n_per_arm" else p["days"] for p in points]
     ax.errorbar(xs, [p["power"] for p in points],
                 yerr=[[p["power"] - p["ci_low"] for p in points], [p["ci_high"] - p["power"] for p in points]],
@@ -102,6 +103,21 @@ def power_curve_plot(points: list[dict], *, x: str = "n_per_arm", analytic: list
     ax.set_xlabel("customers per arm" if x == "n_per_arm" else "test duration (days)")
     ax.set_ylabel("power")
     ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def mde_curve_plot(points: list[dict], *, metric: str, target: float = 0.8, alpha: float = 0.05):
+    """The minimum detectable effect against test duration (or customers), from simulated standard errors."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ok = [p for p in points if p.get("mde") is not None]
+    by_days = len({p["days"] for p in ok}) > 1
+    xs = [p["days"] if by_days else p["mean_n_per_arm"] for p in ok]
+    ax.plot(xs, [p["mde"] for p in ok], "o-")
+    ax.set_xlabel("test duration (days)" if by_days else "customers per arm")
+    ax.set_ylabel(f"MDE on {metric} (power {target:g}, alpha {alpha:g})")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Smallest effect the test detects, by simulation", fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -36,9 +36,15 @@ class PowerPoint:
     power: float
     ci_low: float
     ci_high: float
-    mean_n_per_arm: float
-    mean_estimate: float
+    mean_n_per_arm: float | None
+    mean_estimate: float | None
     mean_true_effect: float | None
+    #: the estimate's standard error, averaged over replications, and the smallest effect this
+    #: design detects with the target power: (z_{1-alpha/2} + z_power) x that standard error
+    mean_std_error: float | None = None
+    mde: float | None = None
+    #: why the metric is not estimated at this point (e.g. 90-day retention in a 60-day test)
+    note: str | None = None
 
     def to_dict(self) -> dict:
         """Plain dict for JSON."""
@@ -62,13 +68,22 @@ def _power_batch(task) -> list[tuple]:
             est = _estimate(spec, f[f["arm"] == 0], f[f["arm"] == 1], alpha, 0.99)
         except NotEstimableError:  # e.g. no churn at all in a small replica: not a rejection, not counted
             est = None
-        out.append((np.nan, np.nan, 0) if est is None else (est.p_value, est.estimate, min(est.n_control, est.n_treatment)))
+        out.append((np.nan, np.nan, 0, np.nan) if est is None else
+                   (est.p_value, est.estimate, min(est.n_control, est.n_treatment), est.std_error))
     return out
+
+
+def _horizon(metric: str) -> int | None:
+    """The days after assignment a metric needs (retention_90d: 90), or None."""
+    import re
+
+    m = re.fullmatch(r"(?:observed_)?retention_(\d+)d", metric)
+    return int(m.group(1)) if m else None
 
 
 def simulated_power(scenario, design, *, metric: str, points: list[tuple[int, int]], replications: int,
                     seed: int, alpha: float = 0.05, workers: int | None = 1, scheduler: str | None = None,
-                    batch: int = 50, progress=None) -> list[PowerPoint]:
+                    batch: int = 50, progress=None, target_power: float = 0.8) -> list[PowerPoint]:
     """Power of ``design`` (control vs its second arm) on ``metric`` at each (customers, days) point.
 
     Each point is replayed ``replications`` times, in worlds of ``batch`` independent replicas
@@ -76,6 +91,8 @@ def simulated_power(scenario, design, *, metric: str, points: list[tuple[int, in
     with p < ``alpha``, with a Wilson interval for the Monte Carlo error. Every world's seed is
     fixed by (point, batch) before dispatch, so results do not depend on ``workers``.
     """
+    from scipy.special import ndtri
+
     from analysis.experiments import METRICS
     from analysis.power import simulated_power_ci
 
@@ -87,8 +104,11 @@ def simulated_power(scenario, design, *, metric: str, points: list[tuple[int, in
         raise ConfigError(f"replications must be 1 to 100,000; got {replications:,}")
     sizes = [min(batch, replications - start) for start in range(0, replications, batch)]
     seeds = seed_plan(seed, len(points), len(sizes))
+    horizon = _horizon(metric)
     tasks, where = [], []
     for p, (customers, days) in enumerate(points):
+        if horizon is not None and horizon >= days:
+            continue  # the metric matures after the test ends: reported below, nothing to simulate
         d = design.model_copy(update={"days": days})
         for b, size in enumerate(sizes):
             tasks.append((scenario, d, metric, alpha, seeds[p][b], customers, size))
@@ -98,8 +118,13 @@ def simulated_power(scenario, design, *, metric: str, points: list[tuple[int, in
     per_point: list[list[tuple]] = [[] for _ in points]
     for p, res in zip(where, results):
         per_point[p].extend(res)
+    z = float(ndtri(1 - alpha / 2) + ndtri(target_power))
     out = []
     for (customers, days), reps in zip(points, per_point):
+        if not reps:
+            out.append(PowerPoint(customers, days, 0, 0, float("nan"), float("nan"), float("nan"), None, None, None,
+                                  note=f"{metric} needs a test of more than {horizon} days"))
+            continue
         arr = np.array(reps, dtype=float)
         ok = ~np.isnan(arr[:, 0])
         hits = int(np.sum(arr[ok, 0] < alpha))
@@ -107,21 +132,27 @@ def simulated_power(scenario, design, *, metric: str, points: list[tuple[int, in
         if m == 0:
             raise ConfigError(f"metric '{metric}' could not be estimated at {customers} customers, {days} days")
         est, lo, hi = simulated_power_ci(hits, m)
+        se = float(arr[ok, 3].mean())
         out.append(PowerPoint(customers, days, m, hits, est, lo, hi, float(arr[ok, 2].mean()),
-                              float(arr[ok, 1].mean()), None))
+                              float(arr[ok, 1].mean()), None, mean_std_error=se, mde=z * se))
     return out
 
 
 def write_power(payload: dict, folder, *, x: str, target: float, force: bool = False) -> list[str]:
-    """Write the power curve plot and the table (JSON) into ``folder`` (all or nothing)."""
-    from analysis.report import power_curve_plot
+    """Write the power and MDE curves and the table (JSON) into ``folder`` (all or nothing)."""
+    import matplotlib.pyplot as plt
+
+    from analysis.report import mde_curve_plot, power_curve_plot
     from sim.output import atomic_output_dir, write_json_atomic
 
     with atomic_output_dir(folder, overwrite=force) as tmp:
-        fig = power_curve_plot(payload["points"], x=x, target=target)
-        fig.savefig(tmp / "power_curve.png", dpi=100)
+        for name, fig in (("power_curve.png", power_curve_plot(payload["points"], x=x, target=target)),
+                          ("mde_curve.png", mde_curve_plot(payload["points"], metric=payload["metric"], target=target,
+                                                           alpha=payload["alpha"]))):
+            fig.savefig(tmp / name, dpi=100)
+            plt.close(fig)
         write_json_atomic(tmp / "power.json", payload)
-    return ["power_curve.png", "power.json"]
+    return ["power_curve.png", "mde_curve.png", "power.json"]
 
 
 #: ways of reading an experiment at several looks, compared by :func:`simulated_sequential`

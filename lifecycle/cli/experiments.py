@@ -148,6 +148,8 @@ def _ints(text: str | None, option: str) -> list[int]:
 @click.option("--metric", default="ltv", show_default=True, help="With --simulate: the metric tested.")
 @click.option("--sizes", help="With --simulate: initial customer counts, e.g. 2000,5000,10000.")
 @click.option("--durations", help="With --simulate: test durations in days, e.g. 30,90,180.")
+@click.option("--duration-curve", is_flag=True,
+              help="With --simulate: power and MDE against test length (30 to 365 days unless --durations).")
 @click.option("--looks", help="With --simulate: read the test at these days after assignment, e.g. 7,14,21,28 "
               "(naive peeking vs group-sequential boundaries and the mSPRT; metric ltv or revenue).")
 @click.option("--replications", type=click.IntRange(min=10, max=100_000), default=200, show_default=True)
@@ -157,8 +159,8 @@ def _ints(text: str | None, option: str) -> list[int]:
 @click.option("--force", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
 def power_cmd(baseline, baseline_mean, sd, mde, relative, alpha, power_, n_per_arm, ratio, alternative, method,
-              scenario, arms, allocation, metric, sizes, durations, looks, replications, workers, seed, out, force,
-              as_json) -> None:
+              scenario, arms, allocation, metric, sizes, durations, duration_curve, looks, replications, workers, seed,
+              out, force, as_json) -> None:
     """Sample size, power or MDE of a two-arm test: analytic, or by simulation (--simulate)."""
     from scenarios.errors import ConfigError
 
@@ -167,6 +169,10 @@ def power_cmd(baseline, baseline_mean, sd, mde, relative, alpha, power_, n_per_a
             raise ConfigError("--looks needs --simulate SCENARIO")
         _sequential_cmd(scenario, arms, allocation, metric, sizes, looks, replications, workers, seed, alpha, as_json)
         return
+    if duration_curve and scenario is None:
+        raise ConfigError("--duration-curve needs --simulate SCENARIO")
+    if duration_curve and durations is None:
+        durations = "30,60,90,120,180,270,365"
     if scenario is not None:
         _simulated_power_cmd(scenario, arms, allocation, metric, sizes, durations, replications, workers, seed,
                              alpha, power_ or 0.8, out, force, as_json)
@@ -209,11 +215,11 @@ def _simulated_power_cmd(scenario, arms, allocation, metric, sizes, durations, r
     update, close = progress(len(points) * -(-replications // 50), "batches")
     try:
         results = simulated_power(sc, design, metric=metric, points=points, replications=replications, seed=seed,
-                                  alpha=alpha, workers=workers, progress=update)
+                                  alpha=alpha, workers=workers, progress=update, target_power=target)
     finally:
         close()
     rows = [r.to_dict() for r in results]
-    reached = next((r for r in rows if r["power"] >= target), None)
+    reached = next((r for r in rows if r["note"] is None and r["power"] >= target), None)
     payload = {"scenario": sc.name, "metric": metric, "alpha": alpha, "target_power": target,
                "replications": replications, "seed": seed, "points": rows,
                "first_reaching_target": reached}
@@ -224,10 +230,17 @@ def _simulated_power_cmd(scenario, arms, allocation, metric, sizes, durations, r
         echo_json(payload)
         return
     click.echo(f"Simulated power for '{metric}' in {sc.name} ({replications} replications per point, alpha {alpha:g})")
-    click.echo(f"{'customers':>10}{'days':>6}{'n/arm':>9}{'power':>8}{'95% MC CI':>18}{'mean effect':>14}")
+    click.echo(f"{'customers':>10}{'days':>6}{'n/arm':>9}{'power':>8}{'95% MC CI':>18}{'mean effect':>14}"
+               f"{'MDE':>12}")
     for r in rows:
+        if r["note"] is not None:
+            click.echo(f"{r['customers']:>10,}{r['days']:>6}  {r['note']}")
+            continue
         click.echo(f"{r['customers']:>10,}{r['days']:>6}{r['mean_n_per_arm']:>9.0f}{r['power']:>8.3f}"
-                   f"{'[' + format(r['ci_low'], '.3f') + ', ' + format(r['ci_high'], '.3f') + ']':>18}{r['mean_estimate']:>14.4g}")
+                   f"{'[' + format(r['ci_low'], '.3f') + ', ' + format(r['ci_high'], '.3f') + ']':>18}"
+                   f"{r['mean_estimate']:>14.4g}{r['mde']:>12.4g}")
+    click.echo(f"(MDE: the smallest effect on {metric} this design detects with power {target:g} at alpha {alpha:g}, "
+               "from the simulated standard error)")
     if reached:
         click.echo(f"power first reaches {target:g} at {reached['customers']:,} customers, {reached['days']} days")
     else:

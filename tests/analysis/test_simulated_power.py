@@ -62,3 +62,18 @@ def test_sequential_arguments_are_checked(aa_design):
         simulated_sequential(sc, design, looks=(14, 7), replications=10)
     with pytest.raises(ConfigError, match="sequential looks read one of ltv, revenue"):
         simulated_sequential(sc, design, metric="retention_30d", looks=(7,), replications=10)
+
+
+def test_duration_curve_reports_immature_metrics_and_a_shrinking_mde():
+    """90-day retention in a 60-day test is a note, not an error; with longer tests more customers reach it."""
+    from analysis.simulated_power import simulated_power
+
+    sc = load_scenario()
+    design = experiment_design(sc, [{"name": "control", "policies": []},
+                                    {"name": "coupon", "policies": ["repurchase_coupon"]}], warmup_days=20)
+    short, mid, long_ = simulated_power(sc, design, metric="retention_90d", points=[(1500, 60), (1500, 120), (1500, 240)],
+                                        replications=40, seed=4, workers=2)
+    assert short.note == "retention_90d needs a test of more than 90 days" and short.replications == 0
+    assert mid.note is None and long_.note is None
+    assert long_.mean_n_per_arm > mid.mean_n_per_arm and long_.mde < mid.mde
+    assert mid.mde == pytest.approx((1.959964 + 0.841621) * mid.mean_std_error, rel=1e-5)
