@@ -257,6 +257,7 @@ def analyse_frame(f: pd.DataFrame, specs: list[MetricSpec], *, arm_names: tuple[
                 "estimate": est.estimate, "ci_low": est.ci_low, "ci_high": est.ci_high,
                 "relative": est.relative, "rel_ci_low": est.rel_ci_low, "rel_ci_high": est.rel_ci_high,
                 "p_value": est.p_value, "n_control": est.n_control, "n_treatment": est.n_treatment,
+                "std_error": est.std_error,
                 "method": est.method, "variance_reduction": est.variance_reduction,
                 "true_effect": None if true_effect is None else true_effect(spec, k),
                 "higher_is_better": spec.higher_is_better,
@@ -315,12 +316,17 @@ def decide(report: ExperimentReport, g: Guardrails) -> list[dict]:
                 findings.append(("better", f"{g.primary} is better: {span}"))
             else:
                 findings.append(("open", f"{g.primary} change is not significant: {span}"))
+        guardrails = []
+        checks_ = []
         if g.guard_metric is not None:
-            findings.append(_guardrail(by.get((arm, g.guard_metric)), g.guard_metric, -g.retention_margin,
-                                       f"{100 * g.retention_margin:g} points", absolute=True))
+            checks_.append(_guardrail(by.get((arm, g.guard_metric)), g.guard_metric, -g.retention_margin,
+                                      f"{100 * g.retention_margin:g} points", absolute=True))
         if g.ltv_cac_margin is not None:
-            findings.append(_guardrail(by.get((arm, "ltv_cac")), "ltv_cac", -g.ltv_cac_margin,
-                                       f"{100 * g.ltv_cac_margin:g}%", absolute=False))
+            checks_.append(_guardrail(by.get((arm, "ltv_cac")), "ltv_cac", -g.ltv_cac_margin,
+                                      f"{100 * g.ltv_cac_margin:g}%", absolute=False))
+        for kind, text, info in checks_:
+            findings.append((kind, text))
+            guardrails.append(info)
         kinds = [k for k, _ in findings]
         if "srm" in kinds:
             decision, reason = "inconclusive", findings[kinds.index("srm")][1]
@@ -342,24 +348,28 @@ def decide(report: ExperimentReport, g: Guardrails) -> list[dict]:
                         f"target {g.min_ltv_cac:g} ({met}; an absolute target, not part of the decision)",
             })  # fmt: skip
         out.append({"arm": arm, "decision": decision, "reason": reason, "reasons": [t for _, t in findings],
-                    "targets": targets})
+                    "guardrails": guardrails, "targets": targets, "primary": g.primary})
     return out
 
 
-def _guardrail(row: dict | None, metric: str, margin: float, label: str, *, absolute: bool) -> tuple[str, str]:
+def _guardrail(row: dict | None, metric: str, margin: float, label: str, *, absolute: bool) -> tuple[str, str, dict]:
     """Non-inferiority of ``metric`` against the control with ``margin`` (negative: the drop allowed)."""
+    info = {"metric": metric, "margin": label, "status": "not estimated", "ci": None}
     if row is None:
-        return ("note", f"guardrail {metric}: not estimated in this experiment")
+        return ("note", f"guardrail {metric}: not estimated in this experiment", info)
     lo, hi = (row["ci_low"], row["ci_high"]) if absolute else (row["rel_ci_low"], row["rel_ci_high"])
     if lo is None or hi is None or not (np.isfinite(lo) and np.isfinite(hi)):
-        return ("open", f"guardrail {metric}: its change cannot be bounded")
+        return ("open", f"guardrail {metric}: its change cannot be bounded", {**info, "status": "unresolved"})
     scale, unit = (100.0, " points") if absolute else (100.0, "%")
     span = f"{scale * lo:+.3g}{unit} to {scale * hi:+.3g}{unit}"
+    info = {**info, "ci": span}
     if hi < margin:
-        return ("breach", f"guardrail {metric} breached: it drops by more than {label} (95% CI {span})")
+        return ("breach", f"guardrail {metric} breached: it drops by more than {label} (95% CI {span})",
+                {**info, "status": "breached"})
     if lo > margin:
-        return ("held", f"guardrail {metric} held: no drop of more than {label} (95% CI {span})")
-    return ("open", f"guardrail {metric} unresolved: a drop of more than {label} is not ruled out (95% CI {span})")
+        return ("held", f"guardrail {metric} held: no drop of more than {label} (95% CI {span})", {**info, "status": "held"})
+    return ("open", f"guardrail {metric} unresolved: a drop of more than {label} is not ruled out (95% CI {span})",
+            {**info, "status": "unresolved"})
 
 
 SEGMENTATIONS = {

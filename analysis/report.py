@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 
 import matplotlib
 
@@ -160,39 +159,10 @@ def write_experiment_report(folder, payload: dict, report, outcomes) -> list[str
         outcomes.frame.to_parquet(folder / "outcomes.parquet", index=False)
         tables.append("outcomes.parquet")
     write_json_atomic(folder / "results.json", payload)
-    seed = f"Seed {payload['seed']}. " if "seed" in payload else ""
-    truth = any(r.get("true_effect") is not None for r in payload["results"])
-    truth_text = ("; true effect = the same statistic in the simulation's twin worlds (every customer treated vs "
-                  "none, same customers, same random draws)") if truth else ""
-    retention = (f'<h2>Retention by arm</h2><img alt="Kaplan-Meier curves" '
-                 f'src="data:image/png;base64,{images["retention_by_arm.png"]}">') if "retention_by_arm.png" in images else ""
-    design = (f"<h2>Design</h2><pre>{html.escape(json.dumps(payload['design'], indent=2, ensure_ascii=False))}</pre>"
-              if "design" in payload else "")
-    decisions = "".join(
-        f"<li><b>{html.escape(d['arm'])}: {html.escape(d['decision'])}</b>, because {html.escape(d['reason'])}<ul>"
-        + "".join(f"<li>{html.escape(x)}</li>" for x in d["reasons"] if x != d["reason"])
-        + "".join(f"<li><i>{html.escape(t['text'])}</i></li>" for t in d.get("targets", ())) + "</ul></li>"
-        for d in payload["decisions"]
-    ) + ("<p>Multiple comparisons: Holm across treatment arms for the primary metric; Benjamini-Hochberg "
-         "across segments within each arm (p_value_bh).</p>")
-    srm = payload["srm"]
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Experiment report: {html.escape(payload['scenario'])}</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}}
-table{{border-collapse:collapse;font-size:13px}}td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}
-th{{background:#f3f3f3}}img{{max-width:100%}}</style></head><body>
-<h1>Experiment report: {html.escape(payload['scenario'])}</h1>
-<p>{seed}Arms: {html.escape(', '.join(f'{k} ({v:,})' for k, v in payload['arms'].items()))}.
-Sample ratio check: p = {srm['p_value']:.3g}{' (MISMATCH)' if srm['mismatch'] else ' (ok)'}.</p>
-<h2>Decision</h2><ul>{decisions}</ul>
-<h2>Uplift</h2><img alt="uplift forest plot" src="data:image/png;base64,{images['uplift.png']}">
-<p>Effect = treatment minus control as an analyst would estimate it from the experiment's data{truth_text}.</p>
-{_table(payload['results'], ['arm', 'metric', 'control', 'treatment', 'estimate', 'ci_low', 'ci_high', 'relative', 'p_value', 'p_value_holm', 'true_effect', 'method', 'variance_reduction'])}
-{retention}
-<h2>Heterogeneous effects</h2>
-{f'<img alt="segment effects" src="data:image/png;base64,{images["segments.png"]}">' if 'segments.png' in images else '<p>No segment large enough.</p>'}
-{_table(payload['segments'], ['arm', 'segmentation', 'segment', 'n_control', 'n_treatment', 'estimate', 'ci_low', 'ci_high', 'p_value', 'p_value_bh', 'loses_money', 'not_estimable'])}
-{design}
-</body></html>"""
+    from analysis.results_page import results_page
+
+    segments = _table(payload["segments"], ["arm", "segmentation", "segment", "n_control", "n_treatment", "estimate",
+                                            "ci_low", "ci_high", "p_value", "p_value_bh", "loses_money", "not_estimable"])
+    page = results_page(payload, report, outcomes, images, alpha=payload.get("alpha", 0.05), segments_html=segments)
     (folder / "report.html").write_text(page, encoding="utf-8")
     return ["report.html", *figures, *tables, "results.json"]
