@@ -156,7 +156,7 @@ def write_power(payload: dict, folder, *, x: str, target: float, force: bool = F
 
 
 #: ways of reading an experiment at several looks, compared by :func:`simulated_sequential`
-SEQUENTIAL_METHODS = ("naive", "pocock", "obrien_fleming", "lan_demets_obrien_fleming", "msprt")
+SEQUENTIAL_METHODS = ("naive", "pocock", "obrien_fleming", "lan_demets_obrien_fleming", "lan_demets_pocock", "msprt")
 LOOK_METRICS = ("ltv", "revenue")
 
 
@@ -218,7 +218,8 @@ def simulated_sequential(scenario, design, *, metric: str = "ltv", looks, custom
     power), with a Wilson interval, and the mean day of stopping (the first rejecting look, else
     the last look). ``naive`` rejects at ``|z| >= z_{1-alpha/2}`` at any look; ``pocock`` and
     ``obrien_fleming`` use the classical boundaries for equally spaced looks and
-    ``lan_demets_obrien_fleming`` the spending boundaries at the looks' calendar fractions (all
+    ``lan_demets_obrien_fleming`` / ``lan_demets_pocock`` the spending boundaries at the looks'
+    calendar fractions (all
     treat calendar time as information time); ``msprt`` is the mixture SPRT with its mixing
     variance set from the first batch of replications (a pilot), always valid under any looks.
     The look statistic is Welch's difference in each customer's ``metric`` so far.
@@ -259,6 +260,7 @@ def simulated_sequential(scenario, design, *, metric: str = "ltv", looks, custom
         "pocock": (np.array(pocock_boundaries(K, alpha).z), None),
         "obrien_fleming": (np.array(obrien_fleming_boundaries(K, alpha).z), None),
         "lan_demets_obrien_fleming": (np.array(spending_boundaries(fractions, alpha).z), None),
+        "lan_demets_pocock": (np.array(spending_boundaries(fractions, alpha, spending="pocock").z), None),
     }
     rejected = {name: z >= c for name, (c, _) in rules.items()}
     pilot = var[: min(sizes[0], len(var)), -1]
