@@ -415,8 +415,9 @@ def _no_traceback(page):
 def _step_and_wait(page):
     before = _stage_day(page)
     page.get_by_role("button", name="Step").click()
+    # generous: a scenario's first vectorised step may compile the day kernel if no cache is warm
     page.wait_for_function(f"() => +document.querySelector('[data-chart=stages]').getAttribute('data-day') > {before}",
-                           timeout=20_000)
+                           timeout=120_000)
 
 
 def _on_page(browser, url, check, tmp_path):
