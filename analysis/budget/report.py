@@ -131,7 +131,7 @@ def result_text(result) -> str:
         lines.append(f"ROI on the lever money: recommended {roi['roi_recommended']['mean']:.3f}, equal split "
                      f"{roi['roi_equal']['mean']:.3f}; uplift {100 * roi['uplift']:+.1f}% "
                      f"[{100 * roi['uplift_ci_low']:+.1f}%, {100 * roi['uplift_ci_high']:+.1f}%] "
-                     "(the sources claim about +30%)")
+                     "(the playbook's claim for a value-based split: about +30%)")
     if r.min_ltv_cac is not None:
         state = "met" if r.trace.constraint_met else "NOT met by any allocation tried"
         lines.append(f"LTV/CAC >= {r.min_ltv_cac:g}: {state}")

@@ -28,8 +28,8 @@ FRAMEWORKS: dict[str, tuple[str, str]] = {
     "five_stage_lifecycle": (
         "Five-stage lifecycle: introduction, growth, maturity, dormancy, churn and recall",
         "Every customer eventually leaves. The job is to lengthen the stay: help newcomers grow, keep the "
-        "mature ones, spot dormancy early and recall some of the lost. Stage names are the sources' "
-        "Chinese terms.",
+        "mature ones, spot dormancy early and recall some of the lost. Stage names are the "
+        "Chinese terms of the lifecycle course it follows.",
     ),
     "six_stage_rfm": (
         "Six-stage operating model with RFM segments",

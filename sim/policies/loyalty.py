@@ -3,7 +3,7 @@
 Core object: :class:`Loyalty`. Buyers earn points on what they spend; the expected cost of the
 points that will be redeemed is booked when they are earned. Customers in a value tier get that
 tier's benefits (tiers are recomputed from spend, purchases and referrals as the run goes): multipliers on purchase rate, basket and churn hazard, and a benefit cost as a
-share of their spend (free shipping, member prices: the sources ask for at least 5% of annual
+share of their spend (free shipping, member prices: the playbook asks for at least 5% of annual
 spend for the top tier).
 """
 

@@ -2,7 +2,7 @@
 
 Core object: :class:`Onboarding`. During ``window_days`` after the first purchase, customers get
 guide contacts on ``contact_days`` and a boost to purchase rate and retention; optionally a small
-repurchase coupon on ``coupon_day`` (the sources' target: 7-day repurchase rate >= 20%).
+repurchase coupon on ``coupon_day`` (the playbook's target: 7-day repurchase rate >= 20%).
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ def small_runs():
 
 
 def test_the_framework_presets_are_shipped():
-    """The default preset and one preset per stage framework of the sources are listed."""
+    """The default preset and one preset per stage framework are listed."""
     expected = {DEFAULT_PRESET, "four_stage_funnel", "five_stage_lifecycle", "six_stage_rfm", "markov_value"}
     assert expected <= set(PRESETS)
     assert all(presets()[name] for name in PRESETS), "every preset has a one-line description"
