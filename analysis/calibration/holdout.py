@@ -37,7 +37,23 @@ from analysis.calibration.transactions import TransactionLog
 from analysis.calibration._types import ArrayLike, DateLike
 from scenarios.errors import ConfigError
 
-__all__ = ["HoldoutResult", "holdout_validation"]
+__all__ = ["HoldoutResult", "holdout_validation", "HOLDOUT_DEFINITIONS"]
+
+#: What each holdout figure is (in :meth:`HoldoutResult.to_dict`, ``holdout.json`` and ``lifecycle calibrate --json``).
+HOLDOUT_DEFINITIONS = {
+    "actual_repeat_transactions": "transactions of the calibration cohort in the holdout period",
+    "conditional_expected_repeat_transactions": (
+        "the headline forecast: the sum over customers of E[holdout transactions | the customer's own "
+        "calibration history (frequency, recency, age)] (Fader, Hardie & Lee 2005, eq. 10); compare it "
+        "with actual_repeat_transactions"),
+    "tracking_forecast_repeat_transactions": (
+        "the rise of the cohort's expected cumulative curve over the holdout, E[X(t)] summed over "
+        "customers by first-purchase day: an unconditional forecast that ignores each customer's "
+        "history (the dashed line of the tracking plot)"),
+    "simulated_repeat_transactions": (
+        "mean over replications of the simulated cohort (started fresh from the fitted distributions "
+        "on the real first-purchase days), comparable with tracking_forecast_repeat_transactions"),
+}
 
 #: Calibration-frequency bins of the conditional-expectation table: 0, 1, ..., 6, "7+".
 FREQUENCY_BINS = 7
@@ -58,7 +74,8 @@ class HoldoutResult:
     actual_incremental, actual_cumulative : numpy.ndarray
         Repeat transactions of the cohort per period / cumulated.
     expected_incremental, expected_cumulative : numpy.ndarray
-        The model's expectation for the same cohort.
+        The model's unconditional expectation for the same cohort (the tracking forecast; its
+        rise over the holdout is :attr:`tracking_forecast_total`).
     simulated_cumulative : numpy.ndarray or None
         ``(n_runs, n_periods)`` simulated cumulative curves given by the caller.
     customers : numpy.ndarray
@@ -66,7 +83,9 @@ class HoldoutResult:
     frequency : numpy.ndarray
         Calibration frequency per customer.
     actual_holdout, expected_holdout : numpy.ndarray
-        Per-customer holdout transactions, actual and conditional expectation.
+        Per-customer holdout transactions, actual and conditional expectation given the
+        customer's calibration history; their sums are :attr:`actual_total` and
+        :attr:`conditional_expected_total` (the headline comparison).
     mape_holdout, mape_calibration : float
         Mean absolute percentage error (%) of the expected *cumulative* curve over the holdout
         (resp. calibration) periods; periods with zero actual cumulative count are skipped.
@@ -108,6 +127,22 @@ class HoldoutResult:
         """Number of tracking periods."""
         return int(self.period_end.size)
 
+    @property
+    def actual_total(self) -> float:
+        """The cohort's transactions in the holdout period."""
+        return float(self.actual_holdout.sum())
+
+    @property
+    def conditional_expected_total(self) -> float:
+        """The headline forecast: the sum of each customer's conditional expectation given their history."""
+        return float(self.expected_holdout.sum())
+
+    @property
+    def tracking_forecast_total(self) -> float:
+        """The rise of the cohort's expected (unconditional) cumulative curve over the holdout."""
+        cal = self.n_calibration_periods
+        return float(self.expected_cumulative[-1] - (self.expected_cumulative[cal - 1] if cal > 0 else 0.0))
+
     def to_dict(self, *, include_customers: bool = False) -> dict:
         """JSON-ready dictionary (lists and floats); per-customer arrays only on request."""
         out = {
@@ -127,8 +162,10 @@ class HoldoutResult:
             "correlation": self.correlation,
             "mae": self.mae,
             "rmse": self.rmse,
-            "total_actual_holdout": float(self.actual_holdout.sum()),
-            "total_expected_holdout": float(self.expected_holdout.sum()),
+            "actual_repeat_transactions": self.actual_total,
+            "conditional_expected_repeat_transactions": self.conditional_expected_total,
+            "tracking_forecast_repeat_transactions": self.tracking_forecast_total,
+            "definitions": HOLDOUT_DEFINITIONS,
             "n_customers": int(self.customers.size),
             "by_frequency": {k: list(v) for k, v in self.by_frequency.items()},
         }

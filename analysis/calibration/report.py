@@ -48,7 +48,7 @@ def write_calibration_report(folder, summary, purchases, spend, check, *, seed: 
     periods = np.arange(1, check.actual_cumulative.size + 1)
     fig, ax = plt.subplots(figsize=(8, 4.5))
     ax.plot(periods, check.actual_cumulative, "k-", lw=2, label="actual")
-    ax.plot(periods, check.expected_cumulative, "--", label="BG/NBD expectation")
+    ax.plot(periods, check.expected_cumulative, "--", label="BG/NBD tracking forecast (unconditional)")
     if check.simulated_cumulative is not None:
         sims = np.atleast_2d(check.simulated_cumulative)
         ax.plot(periods, sims.mean(axis=0), ":", label=f"simulation (mean of {sims.shape[0]})")

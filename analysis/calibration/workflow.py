@@ -17,7 +17,7 @@ import pandas as pd
 
 from analysis.calibration.bgnbd import BetaGeoModel
 from analysis.calibration.gamma_gamma import GammaGammaModel
-from analysis.calibration.holdout import HoldoutResult, holdout_validation
+from analysis.calibration.holdout import HOLDOUT_DEFINITIONS, HoldoutResult, holdout_validation
 from analysis.calibration.scenario import DAYS_PER_UNIT, calibrated_scenario_toml, simulate_cohort
 from analysis.calibration.summary import RFMSummary, rfm_summary
 from analysis.calibration.transactions import TransactionLog, load_transactions
@@ -111,8 +111,9 @@ def calibrate(transactions, *, customer_col: str | None = None, date_col: str | 
         "gamma_gamma": {**spend.params_, "log_likelihood": spend.log_likelihood_, "se": spend.se_},
         "holdout": {
             "periods": periods, "calibration_periods": cal,
-            "actual_repeat_transactions": float(check.actual_cumulative[-1] - check.actual_cumulative[cal - 1]),
-            "expected_repeat_transactions": float(check.expected_cumulative[-1] - check.expected_cumulative[cal - 1]),
+            "actual_repeat_transactions": check.actual_total,
+            "conditional_expected_repeat_transactions": check.conditional_expected_total,
+            "tracking_forecast_repeat_transactions": check.tracking_forecast_total,
             "simulated_repeat_transactions": float(sim_holdout.mean()),
             "simulated_repeat_transactions_se": float(sim_holdout.std(ddof=1) / np.sqrt(replications)) if replications > 1 else None,
             "simulated_replications": replications,
@@ -121,6 +122,7 @@ def calibrate(transactions, *, customer_col: str | None = None, date_col: str | 
             "cumulative_error_at_end_pct": check.cumulative_error_end,
             "per_customer_correlation": check.correlation,
             "per_customer_mae": check.mae,
+            "definitions": HOLDOUT_DEFINITIONS,
         },
     }
     return Calibration(log=log, summary=summary, purchases=purchases, spend=spend, check=check, scenario=scenario,

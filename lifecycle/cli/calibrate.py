@@ -62,8 +62,10 @@ def calibrate_cmd(transactions, customer_col, date_col, amount_col, date_format,
     click.echo("\nBG/NBD " + ", ".join(f"{k} = {b[k]:.4g} (se {b['se'][k]:.2g})" for k in ("r", "alpha", "a", "b"))
                + f"; log-likelihood {b['log_likelihood']:.2f}")
     click.echo("Gamma-Gamma " + ", ".join(f"{k} = {g[k]:.4g} (se {g['se'][k]:.2g})" for k in ("p", "q", "gamma")))
-    click.echo(f"\nholdout repeat transactions: actual {h['actual_repeat_transactions']:,.0f}, model "
-               f"{h['expected_repeat_transactions']:,.0f}, simulation {h['simulated_repeat_transactions']:,.0f}"
+    click.echo(f"\nholdout repeat transactions: actual {h['actual_repeat_transactions']:,.0f}; model, given each "
+               f"customer's history {h['conditional_expected_repeat_transactions']:,.1f}")
+    click.echo(f"cohort tracking curve over the holdout: model {h['tracking_forecast_repeat_transactions']:,.1f}, "
+               f"simulation {h['simulated_repeat_transactions']:,.0f}"
                + (f" (± {1.96 * h['simulated_repeat_transactions_se']:,.0f})" if h['simulated_repeat_transactions_se'] else ""))
     click.echo(f"cumulative curve MAPE over the holdout: model {h['mape_cumulative_holdout_pct']:.2f}%, "
                f"simulation {h['simulated_mape_cumulative_holdout_pct']:.2f}%; per-customer correlation "

@@ -101,3 +101,24 @@ def test_needs_a_holdout_period(cdnow_log, cdnow_bgnbd):
     with pytest.raises(ConfigError, match=r"holdout_end 1997-06-30 must be after "
                                           r"calibration_end 1997-09-30"):
         holdout_validation(cdnow_log, summary, cdnow_bgnbd, holdout_end="1997-06-30")
+
+
+def test_headline_is_the_conditional_sum_and_the_tracking_forecast_has_its_own_name(
+        cdnow_log, cdnow_summary, cdnow_bgnbd):
+    """The conditional total is the sum of per-customer expectations (16,873.7 on the full CDNOW
+    log, by eq. 10 of Fader, Hardie & Lee 2005); the tracking forecast is the rise of the cohort's
+    unconditional curve (16,849.2); they are different numbers, named apart in to_dict()."""
+    result = holdout_validation(cdnow_log, cdnow_summary, cdnow_bgnbd)
+    t = cdnow_summary.table
+    direct = bgnbd_expected_conditional(cdnow_bgnbd.params_, 39.0, t["frequency"], t["recency"], t["T"]).sum()
+    assert result.conditional_expected_total == pytest.approx(direct, rel=1e-12)
+    assert result.conditional_expected_total == pytest.approx(16873.73, abs=0.05)
+    assert result.tracking_forecast_total == pytest.approx(
+        result.expected_cumulative[-1] - result.expected_cumulative[38], rel=1e-12)
+    assert result.tracking_forecast_total == pytest.approx(16849.24, abs=0.05)
+    assert result.actual_total == 19684.0
+    d = result.to_dict()
+    assert d["conditional_expected_repeat_transactions"] == result.conditional_expected_total
+    assert d["tracking_forecast_repeat_transactions"] == result.tracking_forecast_total
+    assert "conditional" in d["definitions"]["conditional_expected_repeat_transactions"].lower() or \
+        "history" in d["definitions"]["conditional_expected_repeat_transactions"]

@@ -24,7 +24,14 @@ def test_calibrate_cdnow_prints_fit_and_holdout(tmp_path):
     assert set(d["gamma_gamma"]) >= {"p", "q", "gamma"}
     h = d["holdout"]
     assert h["actual_repeat_transactions"] == 19684.0
-    assert {"expected_repeat_transactions", "simulated_repeat_transactions", "mape_cumulative_holdout_pct"} <= set(h)
+    assert {"conditional_expected_repeat_transactions", "tracking_forecast_repeat_transactions",
+            "simulated_repeat_transactions", "mape_cumulative_holdout_pct"} <= set(h)
+    assert "expected_repeat_transactions" not in h  # the old, ambiguous name is gone
+    # the headline is the sum of per-customer conditional expectations (16,873.7 on the full log),
+    # the tracking curve's rise is the unconditional forecast (16,849.2)
+    assert h["conditional_expected_repeat_transactions"] == pytest.approx(16873.73, abs=0.05)
+    assert h["tracking_forecast_repeat_transactions"] == pytest.approx(16849.24, abs=0.05)
+    assert set(h["definitions"]) >= {"conditional_expected_repeat_transactions", "tracking_forecast_repeat_transactions"}
     # the written scenario runs
     run = CliRunner().invoke(main, ["run", str(out), "--customers", "3000", "--days", "60", "--json"])
     assert run.exit_code == 0, run.output
