@@ -27,6 +27,7 @@ import pandas as pd
 
 from scenarios.designs import ArmSpec, ExperimentDesign
 from sim.draws import uniforms
+from sim.replicas import replica_of, scaled
 from sim.state import NONE, rows_on_day
 
 __all__ = ["ArmSpec", "ExperimentDesign", "Assignment", "Outcomes", "run_world", "RETENTION_HORIZONS"]
@@ -139,10 +140,7 @@ class Assignment:
 
     def replica_of(self, model, idx: np.ndarray) -> np.ndarray:
         """Which replica each customer belongs to: its own draw, uniform over the replicas."""
-        if self.replicas == 1:
-            return np.zeros(idx.size, dtype=np.int64)
-        u = uniforms(np.uint64(model.streams.assignment_key), model.state.uid[idx], 0, 1)
-        return np.minimum((u * self.replicas).astype(np.int64), self.replicas - 1)
+        return replica_of(model.streams, model.state.uid[idx], self.replicas)
 
     def _strata(self, model, idx: np.ndarray) -> np.ndarray:
         by = self.design.stratify_by
@@ -195,7 +193,7 @@ def run_world(scenario, design: ExperimentDesign, *, seed, engine: str = "vector
     per_replica = customers if customers is not None else design.customers
     total = per_replica
     if replicas > 1:
-        scenario = _scaled(scenario, replicas)  # its own base is already times `replicas`
+        scenario = scaled(scenario, replicas)  # its own base is already times `replicas`
         total = None if per_replica is None else per_replica * replicas
     assignment = Assignment(design, fixed_arm=fixed_arm, replicas=replicas, looks=looks)
     model = CustomerModel(
@@ -209,19 +207,6 @@ def run_world(scenario, design: ExperimentDesign, *, seed, engine: str = "vector
     )
     model.run()
     return _outcomes(model, design, assignment)
-
-
-def _scaled(scenario, replicas: int):
-    """The scenario with every channel's spend and saturation, and the base, times ``replicas``."""
-    pop = scenario.config.population
-    values = {}
-    for ch in scenario.config.channels:
-        values[f"channels.{ch.name}.daily_spend"] = ch.daily_spend * replicas
-        values[f"channels.{ch.name}.saturation"] = ch.saturation * replicas
-    values["population.initial_customers"] = pop.initial_customers * replicas
-    if pop.arrival_schedule:
-        values["population.arrival_schedule"] = [c * replicas for c in pop.arrival_schedule]
-    return scenario.with_values(values, source=f"{scenario.source} x {replicas} replicas")
 
 
 def _outcomes(model, design: ExperimentDesign, assignment: Assignment) -> Outcomes:

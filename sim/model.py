@@ -35,6 +35,7 @@ from sim.limits import check_memory, run_memory_estimate
 from sim.policies import check_policy
 from sim.policies.base import Day, Policy, in_codes
 from sim.records import DailyRecorder, RunResult
+from sim.replicas import replica_of
 from sim.segments import BLOCK_DAYS, Segmenter
 from sim.seeding import SeedLike, make_streams
 from sim.stages import StageGraph
@@ -77,6 +78,10 @@ class CustomerModel(mesa.Model):
         compared on one seed see the same arrivals wherever their spend agrees).
     spend_schedules
         Channel name -> daily spend for each day of the run, instead of its ``daily_spend``.
+    replicas
+        Replications this world holds (:mod:`sim.replicas`; pass the scenario already scaled by
+        :func:`sim.replicas.scaled`): policy costs are then also kept by replica
+        (``policy_cost_by_replica``).
     assignment
         Experiment hook with ``start(model, t)`` (each morning), ``arrivals(model, idx, t)``
         (new customers) and ``end_day(model, t)`` (each evening); see :mod:`sim.experiment`.
@@ -102,6 +107,7 @@ class CustomerModel(mesa.Model):
         log_orders: bool = False,
         arrivals: str = "poisson",
         spend_schedules: dict[str, np.ndarray] | None = None,
+        replicas: int = 1,
     ) -> None:
         cfg = scenario.config
         self.config = cfg
@@ -181,6 +187,12 @@ class CustomerModel(mesa.Model):
         #: buyers of each recent day, for policies triggered by purchase dates
         self.buyers_log: dict[int, np.ndarray] = {}
         self.ledger = Ledger(names, self.channel_names)
+        if not (isinstance(replicas, (int, np.integer)) and replicas >= 1):
+            raise ValueError(f"replicas must be an integer >= 1; got {replicas!r}")
+        #: replicas held in this world (:mod:`sim.replicas`; the scenario is already scaled to them)
+        self.replicas = int(replicas)
+        #: policy costs by (policy, replica): what the ledger sums, split by each customer's replica
+        self.policy_cost_by_replica = np.zeros((len(names), self.replicas))
         self.pending_referrals: dict[int, int] = {}
         self._arrived: dict[tuple[int, int], int] = {}  # arrivals so far by (source, day)
 
@@ -370,6 +382,10 @@ class CustomerModel(mesa.Model):
         s.value[idx] -= amounts * self.discount_factor(idx, t)
         total = float(amounts.sum())
         self.ledger.add_policy_cost(pid, kind, total)
+        if self.replicas > 1:
+            np.add.at(self.policy_cost_by_replica[pid], replica_of(self.streams, s.uid[idx], self.replicas), amounts)
+        else:
+            self.policy_cost_by_replica[pid, 0] += total
         self.recorder.policy_cost(total)
 
     def record_orders(self, idx: np.ndarray, amounts: np.ndarray, t: int) -> None:

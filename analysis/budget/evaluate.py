@@ -38,6 +38,7 @@ from analysis.budget.levers import Lever, daily_profile
 from analysis.estimate import Estimate, mean_ci, paired
 from scenarios.errors import ConfigError
 from sim.parallel import Runner, default_workers
+from sim.replicas import replica_of, scaled
 from sim.seeding import seed_plan
 from sim.state import NONE
 
@@ -79,74 +80,97 @@ def scenario_with(scenario, setting: Setting):
     return scenario.with_values(values, source=scenario.source)
 
 
-def simulate(scenario, setting: Setting, seed, *, customers: int | None, days: int, smoothing: bool) -> dict:
-    """Run the scenario at ``setting`` for one replication seed; return :func:`run_metrics`.
+def simulate(scenario, setting: Setting, seed, *, customers: int | None, days: int, smoothing: bool,
+             replicas: int = 1) -> list[dict]:
+    """Run the scenario at ``setting`` in one world of ``replicas`` replications (:mod:`sim.replicas`)
+    from ``seed``; return one :func:`run_metrics` dict per replica.
 
     Channels draw arrivals by inverse CDF (``arrivals="inverse_cdf"``, one uniform per channel and
-    day); a paced channel's spend follows its profile day by day (``spend_schedules``).
+    day, count monotone in spend); a paced channel's spend follows its profile day by day
+    (``spend_schedules``). ``customers`` is the base of one replica.
     """
     from sim.model import CustomerModel
 
-    sc = scenario_with(scenario, setting)
+    sc = scaled(scenario_with(scenario, setting), replicas)
     paced = dict(setting.pacing)
     schedules = {c.name: c.daily_spend * daily_profile(paced[c.name], days) for c in sc.config.channels if c.name in paced}
-    model = CustomerModel(sc, seed=seed, customers=customers, days=days, engine="vector", arrivals="inverse_cdf",
-                          spend_schedules=schedules)
+    model = CustomerModel(sc, seed=seed, customers=None if customers is None else customers * replicas, days=days,
+                          engine="vector", arrivals="inverse_cdf", spend_schedules=schedules, replicas=replicas)
     model.run()
     profiles = {model.channel_index[name]: spend for name, spend in schedules.items()}
     return run_metrics(model.result(), model, days, profiles, smoothing=smoothing)
 
 
-def run_metrics(result, model, days: int, profiles: dict | None = None, *, smoothing: bool = True) -> dict:
-    """Budget metrics of one run: profit, customers, LTV, CAC, LTV/CAC, money by channel and policy.
+def run_metrics(result, model, days: int, profiles: dict | None = None, *, smoothing: bool = True) -> list[dict]:
+    """Budget metrics of one run, one dict per replica the world holds (``model.replicas``): profit,
+    customers, LTV, CAC, LTV/CAC, money by channel and policy.
 
     ``profiles`` maps a channel index to its per-day spend (paced channels); other channels spent
     their ``daily_spend`` every day. With ``smoothing`` paid arrivals are post-stratified to their
-    expectation (module docstring); ``*_raw`` keys are always the realised values.
+    expectation (module docstring), each replica to its share ``1/R`` of it; ``*_raw`` keys are
+    always the realised values. A replica's acquisition spend is ``1/R`` of the world's (spend is
+    set, not drawn); its policy costs are those charged to its own customers.
     """
+    R = model.replicas
     c = result.customers
     ch, acq = c["channel"], c["acquired"]
+    rep = replica_of(model.streams, model.state.uid[: ch.size], R)
     net = c["margin"] - c["policy_cost"]
     acquired = ch != NONE
+    paid = acquired & (c["acquisition_cost"] > 0)
     w = np.ones(ch.size)
     if smoothing:
-        paid = acquired & (c["acquisition_cost"] > 0)
         for k, channel in enumerate(model.channels):
-            mask = paid & (ch == k)
             spend = profiles[k] if profiles and k in profiles else np.full(days, channel.daily_spend)
-            lam = expected_customers(spend, channel.saturation, channel.cac)
-            realised = np.bincount(acq[mask], minlength=days)[:days].astype(float)
-            w[mask] = _day_weights(lam, realised)[acq[mask]]
-    spend_total = float(result.channel_spend.sum())
-    customers = float(w[acquired].sum())
-    ltv = float(np.dot(w[acquired], c["value"][acquired]) / customers) if customers > 0 else float("nan")
-    cac = spend_total / customers if customers > 0 else float("nan")
-    n_raw = int(acquired.sum())
-    ltv_raw = float(c["value"][acquired].mean()) if n_raw else float("nan")
-    cac_raw = spend_total / n_raw if n_raw else float("nan")
-    paid_days = {}
-    for k, name in enumerate(result.channel_names):  # per channel and day: paid customers and their values
-        mask = acquired & (c["acquisition_cost"] > 0) & (ch == k)
-        day = acq[mask]
-        paid_days[name] = (np.bincount(day, minlength=days)[:days].astype(float),
-                           np.bincount(day, weights=net[mask], minlength=days)[:days],
-                           np.bincount(day, weights=c["value"][mask], minlength=days)[:days])
-    return {
-        "profit": float(np.dot(w, net)) - spend_total,
-        "acquired_value": float(np.dot(w[acquired], c["value"][acquired])),
-        "customers": customers,
-        "ltv": ltv,
-        "cac": cac,
-        "ltv_cac": ltv / cac if cac and cac > 0 else float("nan"),
-        "profit_raw": float(net.sum()) - spend_total,
-        "customers_raw": float(n_raw),
-        "ltv_cac_raw": ltv_raw / cac_raw if cac_raw and cac_raw > 0 else float("nan"),
-        "margin": float(c["margin"].sum()),
-        "acquisition_spend": spend_total,
-        "policy_costs": {k: float(v) for k, v in result.policy_costs.items()},
-        "channel_spend": {name: float(v) for name, v in zip(result.channel_names, result.channel_spend)},
-        "paid_by_day": paid_days,  # channel -> (customers, net value, discounted value) per acquisition day
-    }
+            lam = expected_customers(spend, channel.saturation, channel.cac) / R
+            for r in range(R):
+                mask = paid & (ch == k) & (rep == r)
+                realised = np.bincount(acq[mask], minlength=days)[:days].astype(float)
+                w[mask] = _day_weights(lam, realised)[acq[mask]]
+
+    def by_replica(mask, weights=None) -> np.ndarray:
+        return np.bincount(rep[mask], weights=None if weights is None else weights[mask], minlength=R)[:R].astype(float)
+
+    spend_world = result.channel_spend.astype(float)
+    spend_total = float(spend_world.sum()) / R
+    customers = by_replica(acquired, w)
+    value = by_replica(acquired, w * c["value"])
+    n_raw = by_replica(acquired)
+    value_raw = by_replica(acquired, c["value"].astype(float))
+    profit = by_replica(np.ones(ch.size, bool), w * net) - spend_total
+    profit_raw = by_replica(np.ones(ch.size, bool), net.astype(float)) - spend_total
+    margin = by_replica(np.ones(ch.size, bool), c["margin"].astype(float))
+    policy_names = model.ledger.policy_names
+    out = []
+    for r in range(R):
+        ltv = value[r] / customers[r] if customers[r] > 0 else float("nan")
+        cac = spend_total / customers[r] if customers[r] > 0 else float("nan")
+        ltv_raw = value_raw[r] / n_raw[r] if n_raw[r] else float("nan")
+        cac_raw = spend_total / n_raw[r] if n_raw[r] else float("nan")
+        paid_days = {}
+        for k, name in enumerate(result.channel_names):  # per channel and day: paid customers and their values
+            mask = paid & (ch == k) & (rep == r)
+            day = acq[mask]
+            paid_days[name] = (np.bincount(day, minlength=days)[:days].astype(float),
+                               np.bincount(day, weights=net[mask], minlength=days)[:days],
+                               np.bincount(day, weights=c["value"][mask], minlength=days)[:days])
+        out.append({
+            "profit": float(profit[r]),
+            "acquired_value": float(value[r]),
+            "customers": float(customers[r]),
+            "ltv": float(ltv),
+            "cac": float(cac),
+            "ltv_cac": float(ltv / cac) if cac and cac > 0 else float("nan"),
+            "profit_raw": float(profit_raw[r]),
+            "customers_raw": float(n_raw[r]),
+            "ltv_cac_raw": float(ltv_raw / cac_raw) if cac_raw and cac_raw > 0 else float("nan"),
+            "margin": float(margin[r]),
+            "acquisition_spend": spend_total,
+            "policy_costs": {name: float(model.policy_cost_by_replica[i, r]) for i, name in enumerate(policy_names)},
+            "channel_spend": {name: float(v) / R for name, v in zip(result.channel_names, spend_world)},
+            "paid_by_day": paid_days,  # channel -> (customers, net value, discounted value) per acquisition day
+        })  # fmt: skip
+    return out
 
 
 def _day_weights(lam: np.ndarray, realised: np.ndarray) -> np.ndarray:
@@ -165,16 +189,30 @@ def _day_weights(lam: np.ndarray, realised: np.ndarray) -> np.ndarray:
 
 # --- worker processes ------------------------------------------------------------------------------
 
-def _work(task) -> dict:
-    scenario, setting, seed, customers, days, smoothing = task
-    return simulate(scenario, setting, seed, customers=customers, days=days, smoothing=smoothing)
+def _work(task) -> list[dict]:
+    scenario, setting, seed, customers, days, smoothing, replicas = task
+    return simulate(scenario, setting, seed, customers=customers, days=days, smoothing=smoothing, replicas=replicas)
+
+
+#: replications held in one simulated world (:mod:`sim.replicas`). Fixed, not derived from the
+#: number of workers, so that results are the same whatever the workers; 4 keeps a world of the
+#: default scenario under the size at which the day kernel starts threads of its own.
+REPLICAS_PER_WORLD = 4
+
+
+def world_sizes(replications: int, per_world: int = REPLICAS_PER_WORLD) -> list[int]:
+    """How ``replications`` are packed into worlds: as many full worlds as fit, then the rest."""
+    full, rest = divmod(int(replications), per_world)
+    return [per_world] * full + ([rest] if rest else [])
 
 
 class Evaluator:
     """Runs allocations of one scenario on fixed replication seeds; counts and caches simulations.
 
     Use as a context manager (worker processes are started on first use and stopped on exit).
-    ``evaluate(setting, seeds="opt"|"report")`` returns one metrics dict per replication.
+    ``evaluate(setting, seeds="opt"|"report")`` returns one metrics dict per replication. The
+    replications of each seed set are packed into worlds of :data:`REPLICAS_PER_WORLD`
+    (:func:`world_sizes`), each world with its own seed; every allocation is run in the same worlds.
     """
 
     def __init__(self, scenario, *, customers: int | None, days: int, replications: int, seed: int,
@@ -189,10 +227,14 @@ class Evaluator:
         self.replications = int(replications)
         self.seed = int(seed)
         self.smoothing = bool(smoothing)
-        children = seed_plan(self.seed, 2 * self.replications)
-        self.seeds = {"opt": children[: self.replications], "report": children[self.replications:]}
+        sizes = world_sizes(self.replications)
+        children = seed_plan(self.seed, 2 * len(sizes))
+        #: seed set -> the worlds it is run in: (world seed, replicas)
+        self.worlds = {"opt": list(zip(children[: len(sizes)], sizes)),
+                       "report": list(zip(children[len(sizes):], sizes))}
         self.workers = max(1, min(int(workers), default_workers()))
-        self.simulations = 0
+        self.simulations = 0  # replications simulated (a world of R replications counts R)
+        self.worlds_run = 0
         self._cache: dict = {}
         self._runner = Runner(workers=self.workers)
         self._base_spend = {c.name: float(c.daily_spend) for c in scenario.config.channels}
@@ -221,20 +263,22 @@ class Evaluator:
         return self.evaluate_many([setting], seeds)[0]
 
     def evaluate_many(self, settings: list[Setting], seeds: str = "opt") -> list[list[dict]]:
-        """:meth:`evaluate` for several settings, all their simulations dispatched at once."""
+        """:meth:`evaluate` for several settings, all their worlds dispatched at once."""
         todo, pending = [], []
+        worlds = self.worlds[seeds]
         for s in settings:
             key = self._key(s, seeds)
             if key not in self._cache and key not in pending:
                 pending.append(key)
-                todo.extend((self.scenario, s, ss, self.customers, self.days, self.smoothing) for ss in self.seeds[seeds])
+                todo.extend((self.scenario, s, ws, self.customers, self.days, self.smoothing, r) for ws, r in worlds)
         if todo:
             results = self._run(todo)
-            r = self.replications
+            w = len(worlds)
             for n, key in enumerate(pending):
-                self._cache[key] = results[n * r:(n + 1) * r]
+                self._cache[key] = [rep for world in results[n * w:(n + 1) * w] for rep in world]
         return [self._cache[self._key(s, seeds)] for s in settings]
 
-    def _run(self, tasks: list) -> list[dict]:
-        self.simulations += len(tasks)
+    def _run(self, tasks: list) -> list[list[dict]]:
+        self.simulations += sum(t[-1] for t in tasks)
+        self.worlds_run += len(tasks)
         return self._runner.map(_work, tasks)

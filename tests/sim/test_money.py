@@ -173,3 +173,23 @@ def test_undiscounted_value_is_margin_minus_policy_costs(engine):
     c = r.customers
     np.testing.assert_allclose(c["value"], c["margin"] - c["policy_cost"], rtol=1e-9, atol=1e-9)
     assert c["policy_cost"].sum() > 0
+
+
+@pytest.mark.parametrize("engine", ["agent", "vector"])
+def test_policy_costs_by_replica_add_up_to_the_ledger(engine):
+    """A world of 3 replicas (sim.replicas): each policy's costs by replica add up to its ledger total,
+    and each replica's share is what its own customers were charged."""
+    from sim.replicas import replica_of, scaled
+
+    sc = scaled(load_scenario("retail_tiers"), 3)
+    model = CustomerModel(sc, engine=engine, customers=900, days=90, replicas=3)
+    result = model.run()
+    by_policy = result.policy_costs
+    assert model.policy_cost_by_replica.shape == (len(model.policies), 3)
+    for i, name in enumerate(model.ledger.policy_names):
+        assert model.policy_cost_by_replica[i].sum() == pytest.approx(by_policy.get(name, 0.0), rel=REL, abs=1e-9)
+    n = model.state.n
+    rep = replica_of(model.streams, model.state.uid[:n], 3)
+    per_customer = np.bincount(rep, weights=result.customers["policy_cost"], minlength=3)
+    assert np.allclose(model.policy_cost_by_replica.sum(axis=0), per_customer, rtol=REL)
+    assert np.all(np.bincount(rep, minlength=3) > 0.25 * n)  # customers spread over the replicas
