@@ -170,6 +170,12 @@ class CustomerConfig(_Strict):
         ConstantDist(distribution="constant", value=0.0),
         description="probability of latent churn right after each repeat purchase (BG/NBD)",
     )
+    purchases_per_day: Literal["at_most_one", "poisson"] = Field(
+        "at_most_one", description="'at_most_one': a customer buys on a day with probability "
+        "1 - exp(-rate); 'poisson': a Poisson(rate) number of purchases (at most "
+        "1,000), with the dropout coin after each repeat one, the exact day-by-day version of the "
+        "continuous-time buy-till-you-die models (calibrated scenarios use it)"
+    )
     gross_margin: float = Field(0.3, ge=0, le=1, description="margin share of the list price")
     fatigue_contacts_per_week: int = Field(
         3, ge=1, le=255, description="more contacts than this in 7 days annoy the customer"

@@ -13,6 +13,7 @@ import mesa
 import numpy as np
 
 from sim.draws import gamma_variate, keyed_uniform
+from sim.engines.kernel import further_purchases
 from sim.state import NONE
 
 __all__ = ["Customer"]
@@ -36,6 +37,8 @@ class Customer(mesa.Agent):
         Draws are the customer's own (:func:`sim.draws.uniform` by day and purpose), the same
         numbers the vectorised engine uses: slot 0 decides churn and purchase, 1 the dropout after
         a repeat purchase, 2 a probability rule, 3 a re-activation, 8 onwards the order value.
+        With ``purchases_per_day = "poisson"`` the same slot-0 uniform also gives how many
+        purchases the day holds (:func:`sim.engines.kernel.further_purchases`).
         """
         # (Reads use ndarray.item, which returns a Python number: arithmetic on numpy scalars
         # costs several times more, and this runs once per customer per day.)
@@ -77,14 +80,22 @@ class Customer(mesa.Agent):
                 bought = u < -math.expm1(-lam)
             if bought:
                 # the model books the day's orders once every customer has stepped
-                amount = s.basket.item(i) * g.basket_mult.item(st) * s.mod_basket.item(i) * gm.item(1, arm, st, tier)
+                value = s.basket.item(i) * g.basket_mult.item(st) * s.mod_basket.item(i) * gm.item(1, arm, st, tier)
+                amount = value
                 if m.order_shape is not None:
                     amount *= gamma_variate(float(m.order_shape), key, t, 8) / m.order_shape
-                m.order_today(i, amount, st)
                 count = s.purchases.item(i) + 1  # this order's number
                 dropout = s.dropout.item(i)
                 if count >= 2 and g.can_churn.item(st) and dropout > 0:
                     churn = keyed_uniform(key, t, 1) < dropout
+                made = 1
+                if m.several_purchases and not churn:  # Poisson-many purchases a day, u decided the first
+                    more, n_more, churn = further_purchases(u, lam, value, float(m.order_shape or 0.0), key, t, count,
+                                                            g.can_churn.item(st), dropout)
+                    amount += more
+                    made += n_more
+                    count += n_more
+                m.order_today(i, amount, st, made)
             if churn:
                 self._move(g.churn_target.item(st), t)
                 return

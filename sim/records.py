@@ -67,7 +67,8 @@ class RunResult:
     orders: pd.DataFrame | None = None  # every order, when the model was built with log_orders=True
 
     def orders_frame(self) -> pd.DataFrame:
-        """Every order as (day, customer, amount); needs ``CustomerModel(..., log_orders=True)``."""
+        """Every customer's order of a day as (day, customer, amount, purchases: how many it holds,
+        more than one only with ``purchases_per_day = "poisson"``); needs ``CustomerModel(..., log_orders=True)``."""
         if self.orders is None:
             raise ValueError("this run kept no order log; build the model with log_orders=True")
         return self.orders
@@ -118,7 +119,7 @@ class DailyRecorder:
     def __init__(self, model, *, log_orders: bool = False) -> None:
         self.model = model
         self.log_orders = log_orders
-        self._orders: list[tuple[int, np.ndarray, np.ndarray]] = []
+        self._orders: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
         S = len(model.graph)
         self.S = S
         self.stage_counts = np.zeros(S, dtype=np.int64)  # kept current by added() and flows()
@@ -158,10 +159,10 @@ class DailyRecorder:
         self._today["revenue"] += revenue
         self._today["gross_margin"] += margin
 
-    def order_log(self, idx: np.ndarray, amounts: np.ndarray, t: int) -> None:
+    def order_log(self, idx: np.ndarray, amounts: np.ndarray, t: int, n_orders: np.ndarray) -> None:
         """Keep the orders themselves, if asked to."""
         if self.log_orders:
-            self._orders.append((t, np.array(idx), np.array(amounts)))
+            self._orders.append((t, np.array(idx), np.array(amounts), np.array(n_orders)))
 
     def policy_cost(self, amount: float) -> None:
         """Policy money spent today."""
@@ -278,9 +279,11 @@ class DailyRecorder:
 
     def _orders_table(self) -> pd.DataFrame:
         if not self._orders:
-            return pd.DataFrame({"day": np.zeros(0, np.int32), "customer": np.zeros(0, np.int64), "amount": np.zeros(0)})
+            return pd.DataFrame({"day": np.zeros(0, np.int32), "customer": np.zeros(0, np.int64), "amount": np.zeros(0),
+                                 "purchases": np.zeros(0, np.int64)})
         return pd.DataFrame({
-            "day": np.concatenate([np.full(i.size, t, dtype=np.int32) for t, i, _ in self._orders]),
-            "customer": np.concatenate([i for _, i, _ in self._orders]),
-            "amount": np.concatenate([a for _, _, a in self._orders]),
+            "day": np.concatenate([np.full(i.size, t, dtype=np.int32) for t, i, _, _ in self._orders]),
+            "customer": np.concatenate([i for _, i, _, _ in self._orders]),
+            "amount": np.concatenate([a for _, _, a, _ in self._orders]),
+            "purchases": np.concatenate([k for _, _, _, k in self._orders]),
         })  # fmt: skip

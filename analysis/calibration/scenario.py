@@ -9,8 +9,10 @@ to lay beside the actual and the model's expected curves).
 Mapping: BG/NBD's purchase rate per time unit ``lambda ~ gamma(r, rate alpha)`` becomes a daily
 rate ``gamma(shape r, mean r / (alpha * days_per_unit))``; the dropout probability after each
 repeat purchase ``p ~ beta(a, b)`` maps one to one; the Gamma-Gamma spend ``(p, q, gamma)`` maps
-one to one. The simulation allows at most one purchase a day, as the log does after merging
-same-day rows.
+one to one. A simulated day holds a Poisson(rate) number of purchases, each repeat one followed
+by the dropout coin (``purchases_per_day = "poisson"``): the exact day-by-day version of the
+continuous-time BG/NBD, so the simulated cohort's expected purchases are the model's (with at most
+one purchase a day, probability ``1 - exp(-rate)``, the full CDNOW cohort ran about 0.8% below).
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ purchase_rate = {{ distribution = "gamma", mean = {mean_rate:.8g}, shape = {r:.8
 # BG/NBD: after each repeat purchase the customer drops out with p ~ beta(a = {a:.6g}, b = {b:.6g})
 dropout_after_purchase = {{ distribution = "beta", a = {a:.8g}, b = {b:.8g} }}
 churn_hazard = {{ distribution = "constant", value = 0.0 }}   # no dropout between purchases (BG/NBD)
+# a day holds Poisson(rate) purchases, each repeat one followed by the dropout coin: BG/NBD exactly
+purchases_per_day = "poisson"
 # Gamma-Gamma: each order ~ gamma(p, nu), nu ~ gamma(q, gamma): mean order value p*gamma/(q-1) = {p * g / (q - 1):.4g}
 basket_value = {{ distribution = "gamma_gamma", p = {p:.8g}, q = {q:.8g}, gamma = {g:.8g} }}
 gross_margin = {gross_margin}

@@ -20,12 +20,12 @@ NONE = -1  # as sim.state.NONE (kept here so the compiled code needs no import c
 
 @njit(cache=True, nogil=True)
 def book_orders(
-    idx, amounts, margins, discount, t, block,
+    idx, amounts, margins, discount, n_orders, t, block,
     revenue, margin, value, spend_months, annual_spend, first_purchase, purchases, second_purchase, last_purchase,
 ):  # fmt: skip
-    """Book order ``k`` (list price ``amounts[k]``, margin ``margins[k]``, discount factor
-    ``discount[k]``) on customer ``idx[k]``: money, the spend block ``block`` and the running
-    annual spend, and the purchase days and count. ``idx`` must not repeat."""
+    """Book the day's order ``k`` (list price ``amounts[k]``, margin ``margins[k]``, discount factor
+    ``discount[k]``, ``n_orders[k]`` purchases) on customer ``idx[k]``: money, the spend block
+    ``block`` and the running annual spend, and the purchase days and count. ``idx`` must not repeat."""
     for k in range(idx.shape[0]):
         i = idx[k]
         revenue[i] += amounts[k]
@@ -35,8 +35,9 @@ def book_orders(
         annual_spend[i] += amounts[k]
         if first_purchase[i] == NONE:
             first_purchase[i] = t
-        purchases[i] += 1
-        if purchases[i] == 2:
+        before = purchases[i]
+        purchases[i] += n_orders[k]
+        if before < 2 and purchases[i] >= 2:
             second_purchase[i] = t
         last_purchase[i] = t
 

@@ -38,7 +38,14 @@ from numba import njit, prange
 from sim.draws import gamma_variate, keyed_uniform
 from sim.engines.bookkeeping import reference_day
 
-__all__ = ["day_kernel", "day_kernel_parallel"]
+__all__ = ["day_kernel", "day_kernel_parallel", "further_purchases", "MAX_PURCHASES_PER_DAY", "PURCHASE_SLOT_STRIDE"]
+
+#: most purchases of one customer on one day under ``purchases_per_day = "poisson"``
+MAX_PURCHASES_PER_DAY = 1000
+#: the k-th purchase of a day (k = 1, 2, ...) draws its dropout coin from slot
+#: ``1 + STRIDE (k - 1)`` and its order value from slot ``8 + STRIDE (k - 1)`` onwards: far enough
+#: apart that a gamma draw's rejection loop (3 slots a try) never reaches the next purchase's slots
+PURCHASE_SLOT_STRIDE = 1 << 16
 
 
 @njit(cache=True, inline="always")
@@ -51,6 +58,37 @@ def _churn_or_buy(u, h, lam):
         u = (u - h) / (1.0 - h)
     # 1 - exp(-lam) <= lam, so the exact test is needed only when u < lam
     return False, u < lam and u < -np.expm1(-lam)
+
+
+@njit(cache=True)
+def further_purchases(u, lam, value, order_shape, ckey, t, count, can_drop, drop):
+    """The purchases after a customer's first of day ``t``, when a day holds Poisson(``lam``) many.
+
+    ``u`` is the uniform that decided the first purchase (``u < P(N >= 1)``, rescaled past the
+    churn test); the day holds at least ``k`` purchases while ``u < P(N >= k)``, so the count is
+    Poisson(``lam``) exactly and the first purchase is decided as with at most one a day. Each
+    further purchase has the order value ``value`` (times gamma noise of shape ``order_shape``
+    when > 0) and is followed by the dropout coin (probability ``drop``, if ``can_drop``): after a
+    dropout the day holds no more purchases, as in continuous time. ``count`` is the number of
+    the day's first order (repeat purchases have numbers >= 2). Returns (their summed value,
+    their number, whether the customer dropped out after one of them).
+    """
+    pmf = np.exp(-lam) * lam  # P(N = 1)
+    tail = -np.expm1(-lam) - pmf  # P(N >= 2)
+    extra = 0.0
+    k = 1
+    while u < tail and k < MAX_PURCHASES_PER_DAY:
+        k += 1  # the day's k-th purchase
+        amount = value
+        if order_shape > 0.0:
+            amount *= gamma_variate(order_shape, ckey, t, 8 + PURCHASE_SLOT_STRIDE * (k - 1)) / order_shape
+        extra += amount
+        if can_drop and drop > 0.0 and count + k - 1 >= 2:
+            if keyed_uniform(ckey, t, 1 + PURCHASE_SLOT_STRIDE * (k - 1)) < drop:
+                return extra, k - 1, True
+        pmf = pmf * lam / k
+        tail -= pmf
+    return extra, k - 1, False
 
 
 @njit(cache=True, inline="always")
@@ -97,8 +135,8 @@ def _decide_range(t, lo, hi, customers, graph, constants, outputs) -> tuple[int,
      mod_purchase, mod_basket, mod_churn, arm, tier, group_mod) = customers
     (churned, can_churn, churn_target, purchase_mult, basket_mult, churn_mult,
      ev_ptr, ev_dst, ev_min, tr_ptr, tr_dst, tr_after, tr_since, prob_total, prob_cum, prob_targets) = graph
-    reactivate_to, fatigue_contacts, fatigue_multiplier, order_shape = constants
-    buyers, amounts, order_stage, move_idx, move_to = outputs
+    reactivate_to, fatigue_contacts, fatigue_multiplier, order_shape, several = constants
+    buyers, amounts, order_stage, move_idx, move_to, n_orders = outputs
     size = hi - lo + 1
     heavy = np.empty(size, dtype=np.int64)  # may churn or buy today
     heavy_u = np.empty(size, dtype=np.float64)
@@ -193,13 +231,25 @@ def _decide_range(t, lo, hi, customers, graph, constants, outputs) -> tuple[int,
                 amount = value[j]
                 if order_shape > 0.0:
                     amount *= gamma_variate(order_shape, keys[j], t, 8) / order_shape
-                buyers[nb] = i
-                amounts[nb] = amount
-                order_stage[nb] = st
-                nb += 1
+                made = 1
                 if count[j] >= 2 and can_churn[st] and drop[j] > 0.0:
                     if keyed_uniform(keys[j], t, 1) < drop[j]:
                         churn = True
+                if several and not churn:  # Poisson-many purchases a day
+                    u = heavy_u[c0 + j]
+                    h = heavy_h[c0 + j]
+                    if h > 0.0:
+                        u = (u - h) / (1.0 - h)
+                    more, n_more, churn = further_purchases(
+                        u, heavy_lam[c0 + j], value[j], order_shape, keys[j], t, count[j], can_churn[st], drop[j])
+                    amount += more
+                    made += n_more
+                    count[j] += n_more
+                buyers[nb] = i
+                amounts[nb] = amount
+                order_stage[nb] = st
+                n_orders[nb] = made
+                nb += 1
             if churn:
                 target = np.int64(churn_target[st])
             else:
@@ -224,22 +274,27 @@ def day_kernel(t, n, customers, graph, constants):
     offer_lift, offer_reactivation, offer_policy, mod_purchase, mod_basket, mod_churn, arm, tier)
     and the model's group_mod table; ``graph``: the stage graph's arrays (churned, can_churn,
     churn_target, purchase_mult, basket_mult, churn_mult, then the event, time and probability
-    rules); ``constants``: (reactivate_to, fatigue_contacts, fatigue_multiplier, order_shape).
+    rules); ``constants``: (reactivate_to, fatigue_contacts, fatigue_multiplier, order_shape,
+    several: Poisson-many purchases a day).
     :meth:`sim.engines.vector.VectorEngine.kernel_args` builds them.
 
-    Returns (buyers, order values, buyers' stages when ordering, moved customers, their new stages);
-    buyers in index order; moves in no set order (each customer at most once: the model's
-    transition does not depend on their order).
+    Returns (buyers, order values, buyers' stages when ordering, moved customers, their new stages,
+    buyers' numbers of purchases today); buyers in index order; moves in no set order (each
+    customer at most once: the model's transition does not depend on their order). A buyer's
+    order value is the sum over its purchases of the day.
     """
     buyers = np.empty(n, dtype=np.int64)  # pages only become memory where written
     amounts = np.empty(n, dtype=np.float64)
     order_stage = np.empty(n, dtype=np.int16)
     move_idx = np.empty(n, dtype=np.int64)
     move_to = np.empty(n, dtype=np.int16)
-    nb, nm = _decide_range(t, 0, n, customers, graph, constants, (buyers, amounts, order_stage, move_idx, move_to))
+    n_orders = np.empty(n, dtype=np.int64)
+    nb, nm = _decide_range(t, 0, n, customers, graph, constants,
+                           (buyers, amounts, order_stage, move_idx, move_to, n_orders))
     # copies, not views: a view would keep the whole n-long buffer alive, and the model keeps
     # each day's buyers for BUYERS_LOOKBACK days
-    return buyers[:nb].copy(), amounts[:nb].copy(), order_stage[:nb].copy(), move_idx[:nm].copy(), move_to[:nm].copy()
+    return (buyers[:nb].copy(), amounts[:nb].copy(), order_stage[:nb].copy(), move_idx[:nm].copy(),
+            move_to[:nm].copy(), n_orders[:nb].copy())
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -257,10 +312,11 @@ def day_kernel_parallel(t, n, parts, customers, graph, constants):
     order_stage = np.empty(n, dtype=np.int16)
     move_idx = np.empty(n, dtype=np.int64)
     move_to = np.empty(n, dtype=np.int16)
+    n_orders = np.empty(n, dtype=np.int64)
     counts = np.zeros((parts, 2), dtype=np.int64)
     for p in prange(parts):
         lo, hi = edges[p], edges[p + 1]
-        outputs = (buyers[lo:hi], amounts[lo:hi], order_stage[lo:hi], move_idx[lo:hi], move_to[lo:hi])
+        outputs = (buyers[lo:hi], amounts[lo:hi], order_stage[lo:hi], move_idx[lo:hi], move_to[lo:hi], n_orders[lo:hi])
         nb, nm = _decide_range(t, lo, hi, customers, graph, constants, outputs)
         counts[p, 0] = nb
         counts[p, 1] = nm
@@ -273,6 +329,7 @@ def day_kernel_parallel(t, n, parts, customers, graph, constants):
     out_stage = np.empty(nb_total, dtype=np.int16)
     out_moved = np.empty(nm_total, dtype=np.int64)
     out_to = np.empty(nm_total, dtype=np.int16)
+    out_orders = np.empty(nb_total, dtype=np.int64)
     b = 0
     m = 0
     for p in range(parts):
@@ -281,8 +338,9 @@ def day_kernel_parallel(t, n, parts, customers, graph, constants):
         out_buyers[b : b + nb] = buyers[lo : lo + nb]
         out_amounts[b : b + nb] = amounts[lo : lo + nb]
         out_stage[b : b + nb] = order_stage[lo : lo + nb]
+        out_orders[b : b + nb] = n_orders[lo : lo + nb]
         out_moved[m : m + nm] = move_idx[lo : lo + nm]
         out_to[m : m + nm] = move_to[lo : lo + nm]
         b += nb
         m += nm
-    return out_buyers, out_amounts, out_stage, out_moved, out_to
+    return out_buyers, out_amounts, out_stage, out_moved, out_to, out_orders

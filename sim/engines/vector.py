@@ -65,8 +65,8 @@ class VectorEngine:
             kernel, first = day_kernel_parallel, (t, s.n, threads)
         else:
             kernel, first = day_kernel, (t, s.n)
-        buyers, amounts, order_stage, move_idx, move_to = kernel(*first, *self.kernel_args())
-        m.record_orders(buyers, amounts, t)
+        buyers, amounts, order_stage, move_idx, move_to, n_orders = kernel(*first, *self.kernel_args())
+        m.record_orders(buyers, amounts, t, n_orders)
         m.transition(move_idx, move_to, t)
         return buyers, amounts, order_stage
 
@@ -79,5 +79,6 @@ class VectorEngine:
             s.offer_until, s.offer_lift, s.offer_reactivation, s.offer_policy,
             s.mod_purchase, s.mod_basket, s.mod_churn, s.arm, s.tier, m.group_mod,
         )  # fmt: skip
-        constants = (m.reactivate_to, m.fatigue_contacts, m.fatigue_multiplier, float(m.order_shape or 0.0))
+        constants = (m.reactivate_to, m.fatigue_contacts, m.fatigue_multiplier, float(m.order_shape or 0.0),
+                     m.several_purchases)
         return customers, self.graph_arrays, constants

@@ -48,3 +48,20 @@ def test_a_planted_one_day_shift_breaks_identity():
     a = CustomerModel(sc, engine="agent", customers=800, days=90, seed=5).run()
     b = CustomerModel(shifted, engine="vector", customers=800, days=90, seed=5).run()
     assert not np.array_equal(a.flows, b.flows)
+
+
+@pytest.mark.parametrize("name, rate", [("retail_tiers", {"distribution": "gamma", "mean": 0.6, "shape": 2.0}),
+                                        ("cdnow_calibrated", {"distribution": "gamma", "mean": 0.8, "shape": 0.5})])
+def test_engines_agree_with_several_purchases_a_day(name, rate):
+    """With purchases_per_day = "poisson" (and rates high enough for many multi-purchase days: churn
+    hazards, offers, tiers and dropout all in play) both engines give identical customers."""
+    sc = load_scenario(name).with_values({"customers.purchases_per_day": "poisson", "customers.purchase_rate": rate})
+    runs = {e: CustomerModel(sc, engine=e, customers=600, days=60, seed=9, log_orders=True).run()
+            for e in ("agent", "vector")}
+    a, v = runs["agent"].customers, runs["vector"].customers
+    assert (runs["vector"].orders_frame()["purchases"] >= 2).sum() > 100
+    for col in COMPARED:
+        np.testing.assert_array_equal(a[col], v[col], err_msg=col)
+    for col in ("revenue", "margin", "policy_cost", "value"):
+        np.testing.assert_allclose(a[col], v[col], rtol=1e-9, atol=1e-9, err_msg=col)
+    np.testing.assert_array_equal(runs["agent"].orders_frame()["purchases"], runs["vector"].orders_frame()["purchases"])
