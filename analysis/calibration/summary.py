@@ -6,7 +6,9 @@ to read a summary, and :data:`SEGMENT_RULES`, the named RFM segments.
 
 Conventions (Fader, Hardie & Lee 2005)
 -------------------------------------
-All purchases of one customer on one calendar day count as one transaction. A customer's clock
+All purchases of one customer on one calendar day count as one transaction (unless the log was
+loaded with ``merge_same_day=False``: then each row is one, and ``frequency`` counts them all, as
+``lifecycle calibrate --keep-same-day`` asks). A customer's clock
 starts at the first purchase (day 0). With the calibration end ``E`` (inclusive) and time unit
 ``u`` (7 days for ``"week"``, 1 for ``"day"``):
 
@@ -121,7 +123,8 @@ def _as_day(value: DateLike, name: str) -> pd.Timestamp:
 
 
 def transaction_days(log: TransactionLog) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Transactions merged per customer and day, sorted by customer then day.
+    """Transactions sorted by customer then day; merged per customer and day unless the log was
+    loaded with ``merge_same_day=False`` (then several rows of one day stay several transactions).
 
     Returns
     -------
@@ -144,7 +147,7 @@ def transaction_days(log: TransactionLog) -> tuple[np.ndarray, np.ndarray, np.nd
     if not (np.all(step_c >= 0) and np.all((step_c > 0) | (np.diff(day) >= 0))):
         order = np.lexsort((day, codes))
         codes, day, amount = codes[order], day[order], amount[order]
-    if codes.size:
+    if codes.size and log.merged_same_day:
         new = np.ones(codes.size, dtype=bool)
         new[1:] = (codes[1:] != codes[:-1]) | (day[1:] != day[:-1])
         if not new.all():

@@ -76,6 +76,9 @@ class TransactionLog:
         Rows of ``data``.
     exclusions : tuple of (str, int)
         ``(reason, count)`` for every input row that is not its own row of ``data``.
+    merged_same_day : bool
+        Whether several rows of one customer on one day were folded into one transaction. When
+        ``False`` every row is a transaction, and the summaries and fits count them apart.
     """
 
     data: pd.DataFrame
@@ -84,6 +87,7 @@ class TransactionLog:
     n_rows_read: int
     n_rows_used: int
     exclusions: tuple[tuple[str, int], ...] = field(default=())
+    merged_same_day: bool = True
 
     @property
     def n_customers(self) -> int:
@@ -348,7 +352,8 @@ def _build(raw: pd.DataFrame, *, source: str, is_text: bool, given: Mapping[str,
     if merged:
         exclusions.append((MERGED_SAME_DAY, merged))
     return TransactionLog(data=data, source=source, columns=dict(cols), n_rows_read=n_read,
-                          n_rows_used=len(data), exclusions=tuple(exclusions))
+                          n_rows_used=len(data), exclusions=tuple(exclusions),
+                          merged_same_day=merge_same_day)
 
 
 def _sort_and_merge(data: pd.DataFrame, merge: bool) -> tuple[pd.DataFrame, int]:

@@ -106,6 +106,7 @@ def calibrate(transactions, *, customer_col: str | None = None, date_col: str | 
                  "excluded": [{"reason": r, "rows": int(n)} for r, n in log.exclusions]},
         "customers_excluded": [{"reason": r, "customers": int(n)} for r, n in summary.exclusions],
         "calibration_end": str(calibration_end), "holdout_end": str(holdout_end), "time_unit": time_unit,
+        "keep_same_day": bool(keep_same_day),
         "bgnbd": {**purchases.params_, "log_likelihood": purchases.log_likelihood_,
                   "se": purchases.se_},
         "gamma_gamma": {**spend.params_, "log_likelihood": spend.log_likelihood_, "se": spend.se_},
