@@ -21,7 +21,7 @@ def small_log():
         ("c", "1997-02-10", 9.0), ("c", "1997-02-20", 1.0),
     ]
     frame = pd.DataFrame(rows, columns=["customer", "date", "amount"])
-    return transactions_from_frame(frame, merge_same_day=False)
+    return transactions_from_frame(frame)
 
 
 def test_btyd_quantities_by_hand(small_log):
@@ -41,6 +41,17 @@ def test_btyd_quantities_by_hand(small_log):
     assert t.loc["b", "monetary_value"] == 0.0
     assert t["duration_holdout"].unique().tolist() == [4.0]
     assert s.exclusions == ((FIRST_PURCHASE_AFTER_CALIBRATION, 1),)
+
+
+def test_same_day_rows_kept_apart_are_transactions(small_log):
+    """A log loaded with merge_same_day=False keeps a's two rows of 1997-01-15 as two repeat purchases."""
+    rows = [("a", "1997-01-01", 10.0), ("a", "1997-01-15", 20.0), ("a", "1997-01-15", 5.0), ("a", "1997-02-05", 40.0),
+            ("b", "1997-01-08", 5.0)]
+    kept = transactions_from_frame(pd.DataFrame(rows, columns=["customer", "date", "amount"]), merge_same_day=False)
+    t = rfm_summary(kept, calibration_end="1997-02-05").table
+    assert t.loc["a", "frequency"] == 3
+    assert t.loc["a", "recency"] == pytest.approx(5.0)
+    assert t.loc["a", "monetary_value"] == pytest.approx((20.0 + 5.0 + 40.0) / 3)
 
 
 def test_day_unit_scales_times(small_log):
