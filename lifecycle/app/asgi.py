@@ -62,9 +62,15 @@ def guarded_app(host: str, port: int, origins=()):
     solara_settings.search.enabled = False
     import solara.server.starlette as solara_starlette
 
-    # Solara warns on every first page load over plain http that it cannot set a cross-site
-    # (iframe) cookie; the page is never embedded, so the warning only hides real messages
-    warnings.filterwarnings("ignore", message=r"Cookies with samesite=none require https", category=UserWarning)
+    # Why Solara warns on every page load, and why the warning does not apply here: Solara's page
+    # handler tries to give the session cookie SameSite=None, so that the page still works inside
+    # another site's iframe; browsers take SameSite=None only with Secure, i.e. over https (or on
+    # "localhost"). Served over plain http at 127.0.0.1 or a room address, it warns and sets
+    # SameSite=Lax, which is exactly what a page that is never embedded needs. The guard makes
+    # "never embedded" true (frame-ancestors 'none' on every answer), so this one warning, from
+    # this one module, says nothing about this app and is ignored; any other warning still shows.
+    warnings.filterwarnings("ignore", message=r"Cookies with samesite=none require https", category=UserWarning,
+                            module=r"solara\.server\.starlette")
 
     return HostOriginGuard(solara_starlette.app, allow)
 

@@ -117,6 +117,22 @@ def _shown(value: str | None) -> str:
     return repr(text)
 
 
+#: every HTTP answer says the page may not be shown inside another site's frame (clickjacking a
+#: session); it also makes true what the session cookie assumes (SameSite=Lax: never embedded)
+NO_FRAMING = [(b"content-security-policy", b"frame-ancestors 'none'"), (b"x-frame-options", b"DENY")]
+
+
+def _never_framed(send):
+    async def sending(message):
+        if message.get("type") == "http.response.start":
+            names = {k.lower() for k, _ in message.get("headers", [])}
+            extra = [(k, v) for k, v in NO_FRAMING if k not in names]
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return sending
+
+
 class HostOriginGuard:
     """ASGI middleware: refuse requests whose ``Host`` (or WebSocket ``Origin``) is not allowed.
 
@@ -148,7 +164,7 @@ class HostOriginGuard:
             return
         why = self.refusal(scope)
         if why is None:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send if scope["type"] == "websocket" else _never_framed(send))
             return
         self._log(scope, why)
         if scope["type"] == "websocket":

@@ -10,6 +10,7 @@ ones reach the app, and lifespan messages pass. Malformed ``--allow-origin`` val
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 
 import pytest
@@ -215,3 +216,32 @@ def test_a_wildcard_host_without_allowed_origins_says_how_to_let_students_in():
     assert any("--allow-origin http://<this computer's address>:8765" in n for n in notes)
     assert server.access_notes("127.0.0.1", 8765) == []
     assert server.command("0.0.0.0", 9000, ["http://a.example:9000"])[-2:] == ["--allow-origin", "http://a.example:9000"]
+
+
+def test_every_answer_forbids_framing_so_the_lax_session_cookie_is_all_the_page_needs(guard):
+    """Allowed HTTP answers carry frame-ancestors 'none' and X-Frame-Options: DENY (the page is never embedded)."""
+    sent, reached = call(guard, "http", {"Host": "127.0.0.1:8765"})
+    headers = dict(sent[0]["headers"])
+    assert reached and headers[b"content-security-policy"] == b"frame-ancestors 'none'"
+    assert headers[b"x-frame-options"] == b"DENY"
+    assert sent[1]["body"] == b"page", "the body passes unchanged"
+
+
+def test_the_page_process_ignores_only_solaras_cookie_warning(monkeypatch):
+    """The filter is for Solara's SameSite=None warning from its page handler; the same text elsewhere still shows."""
+    import warnings
+
+    from lifecycle.app.asgi import guarded_app
+
+    for name in ("SOLARA_APP", "SERVER_NAME", "SERVER_PORT"):  # guarded_app sets them for the page process
+        monkeypatch.setenv(name, os.environ.get(name, ""))
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")  # whatever pytest's own filters say
+        guarded_app("127.0.0.1", PORT)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.warn_explicit("Cookies with samesite=none require https, but ...", UserWarning, "starlette.py",
+                                   621, module="solara.server.starlette")
+            warnings.warn_explicit("Cookies with samesite=none require https, but ...", UserWarning, "other.py", 1,
+                                   module="somewhere.else")
+            warnings.warn_explicit("another warning", UserWarning, "starlette.py", 700, module="solara.server.starlette")
+    assert [str(w.message)[:20] for w in seen] == ["Cookies with samesit", "another warning"]
