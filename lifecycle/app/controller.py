@@ -46,7 +46,7 @@ import mesa
 from lifecycle.app.levers import Lever
 from lifecycle.app.limits import (
     CUSTOMERS_LABEL, DEFAULT_CUSTOMERS, DEFAULT_SPEED, MAX_DAYS, SEED_LABEL, SPEEDS, LeverError, check_customers,
-    check_run, clamp_customers,
+    check_run, clamp_customers, page_days,
 )  # fmt: skip
 from lifecycle.app.settings import Setting, apply_live, build_model
 from lifecycle.app.snapshots import COMPARISON_METRICS, Snapshot, metric_rows, quick_metrics, same_initial
@@ -55,7 +55,7 @@ from scenarios.errors import ConfigError, LabError
 from scenarios.loader import DEFAULT_PRESET, MAX_SCENARIO_BYTES
 from sim.scenario import Scenario, parse_scenario
 
-__all__ = ["Controller", "ClassroomModel", "InternalError", "internal_message", "log_internal"]
+__all__ = ["Controller", "ClassroomModel", "InternalError", "internal_message", "log_internal", "in_labels"]
 
 log = logging.getLogger("lifecycle.app")
 
@@ -82,6 +82,32 @@ def log_internal(exc: BaseException, action: str, *, traceback: bool = True) -> 
         log.error("internal error while %s (reference %s): %s again (its traceback was logged before)", action,
                   reference, type(exc).__name__)
     return internal_message(exc, action, reference)
+
+
+def in_labels(text: str, levers, kind: str, owner: str) -> str:
+    """A refusal in the page's words: the scenario path of the owner dropped, field names as slider labels.
+
+    ``"policies.winback: heavy_after_days (90) must be greater than light_after_days (120)"``
+    becomes ``"'Heavy warning offer after (days)' (90) must be greater than 'Light warning offer
+    after (days)' (120)"``: a trainer sees the sliders' labels, never the parameters' names.
+    """
+    import re
+
+    prefix = {"policy": f"policies.{owner}", "channel": f"channels.{owner}", "tier": f"tiers.{owner}"}.get(kind)
+    within: tuple[str, ...] = ()  # "policies.winback.heavy_offer: discount ...": the names are heavy_offer's
+    if prefix:
+        found = re.match(rf"^{re.escape(prefix)}(\.[\w.]+)?: ", text)
+        if found:
+            within = tuple(found.group(1)[1:].split(".")) if found.group(1) else ()
+            text = text[found.end():]
+    names: dict[str, str] = {}
+    own = [lv for lv in levers if lv.kind == kind and lv.owner == owner and lv.path]
+    for lv in sorted(own, key=lambda lv: lv.path[:-1] != within):  # the named part's own fields first
+        names.setdefault(".".join(lv.path), lv.label)
+        names.setdefault(lv.path[-1], lv.label)
+    for name in sorted(names, key=len, reverse=True):  # the longest first: "light_offer.discount" before "discount"
+        text = re.sub(rf"(?<![\w.'])({re.escape(name)})(?![\w'])", f"'{names[name]}'", text)
+    return text
 
 
 _calls = threading.local()
@@ -152,7 +178,7 @@ class Controller:
     def _install(self, scenario: Scenario, *, label: str, origin: str) -> None:
         setting = Setting.from_scenario(scenario)
         seed = scenario.config.run.seed if self._seed_choice is None else self._seed_choice
-        days = min(MAX_DAYS, scenario.config.run.days if self._days_choice is None else self._days_choice)
+        days = page_days(scenario) if self._days_choice is None else min(MAX_DAYS, self._days_choice)
         check_run(scenario, customers=self._customers, days=days, where=scenario.source, models=2 if self.compare else 1)
         model = build_model(setting, seed=seed, customers=self._customers, days=days, engine=self.engine)
         model_b = None
@@ -457,10 +483,10 @@ class Controller:
                 if model is not None:
                     apply_live(model, new)
             except LeverError as exc:
-                text = str(exc)
+                text = in_labels(str(exc), self.setting(side).levers(), kind, owner)
                 if label and not text.startswith(label):
                     raise LeverError(f"{label}: {text}") from None
-                raise
+                raise LeverError(text) from None
             if side == "A":
                 self.setting_a = new
             else:

@@ -8,7 +8,7 @@ costs, what to watch on the charts, and what the current parameters say).
 
 from __future__ import annotations
 
-__all__ = ["framework_text", "stage_text", "policy_text", "policy_now", "FRAMEWORKS", "STAGES", "POLICIES"]
+__all__ = ["framework_text", "stage_text", "policy_text", "policy_now", "run_length_text", "FRAMEWORKS", "STAGES", "POLICIES"]
 
 #: preset name -> (title, text)
 FRAMEWORKS: dict[str, tuple[str, str]] = {
@@ -146,6 +146,21 @@ def framework_text(scenario) -> tuple[str, str]:
     first = desc[0] if desc else "A scenario of your own."
     return (f"Your framework: {cfg.name}",
             f"{first} Stages: {names}. Each stage's text below is read from the file's own rules.")
+
+
+def run_length_text(scenario, days: int) -> str:
+    """Why the page plays ``days`` days when the file says fewer (empty if it plays the file's own length)."""
+    file_days = int(scenario.config.run.days)
+    if days <= file_days:
+        return ""
+    from lifecycle.app.limits import longest_time_rule
+
+    rule = longest_time_rule(scenario)
+    since = {"acquisition": "acquisition", "first_purchase": "first purchase", "last_purchase": "last purchase",
+             "stage_entry": "entry into its stage"}.get(str(rule.since), str(rule.since))
+    return (f"The page plays {days:,} days, not the file's {file_days:,}: a customer reaches '{rule.to}' only "
+            f"{rule.after_days:,} days after its {since}, so in a shorter run that stage would stay empty. "
+            f"Watch the first customers arrive in it after day {rule.after_days:,}.")
 
 
 def _rule_phrase(tr, stage_label) -> str:

@@ -18,7 +18,7 @@ from sim.model import AGENT_ENGINE_LIMIT
 __all__ = [
     "DEFAULT_CUSTOMERS", "MIN_CUSTOMERS", "MAX_CUSTOMERS", "MAX_DAYS", "DOT_VIEW_LIMIT", "MAX_DAILY_ARRIVALS",
     "SPEEDS", "DEFAULT_SPEED", "LeverError", "clamp_customers", "expected_arrivals", "choose_engine",
-    "check_arrivals", "check_customers", "check_run", "CUSTOMERS_LABEL", "SEED_LABEL",
+    "check_arrivals", "check_customers", "check_run", "CUSTOMERS_LABEL", "SEED_LABEL", "page_days", "longest_time_rule",
 ]  # fmt: skip
 
 #: initial customers when the page opens (a class can follow about this many dots)
@@ -44,6 +44,26 @@ DEFAULT_SPEED = 4
 
 class LeverError(ConfigError):
     """A lever value the policy or scenario does not accept; the message says why."""
+
+
+def longest_time_rule(scenario):
+    """The time rule with the largest ``after_days`` (a transition config), or None if there is none."""
+    rules = [t for t in scenario.config.transitions if t.rule == "time"]
+    return max(rules, key=lambda t: t.after_days) if rules else None
+
+
+def page_days(scenario) -> int:
+    """How many days the page plays: the file's run, but at least twice its longest time rule (and at most MAX_DAYS).
+
+    A stage reached only by a time rule (``value_add``: a customer for over a year) would stay
+    empty in a run no longer than the rule, and the class would see a stage that never fills;
+    twice the rule shows customers arriving in it and staying there as long again.
+    """
+    days = int(scenario.config.run.days)
+    rule = longest_time_rule(scenario)
+    if rule is not None:
+        days = max(days, 2 * int(rule.after_days))
+    return min(MAX_DAYS, days)
 
 
 def clamp_customers(n: int) -> int:

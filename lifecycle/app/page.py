@@ -271,7 +271,9 @@ def RunControls(ctrl: Controller, ui: solara.Reactive):
             solara.Button("Pause" if playing else "Play", color="primary", on_click=do_play,
                           disabled=not ctrl.running and not playing, icon_name="mdi-pause" if playing else "mdi-play")
             solara.Button("Step", color="primary", on_click=do_step, disabled=playing or not ctrl.running)
-        solara.SliderInt("Speed", value=ctrl.speed, min=1, max=len(SPEEDS), on_value=set_speed)
+        # no value bubble: above the thumb it would cover the Play button; the level is in the label
+        solara.SliderInt(f"Speed: {ctrl.speed} of {len(SPEEDS)}", value=ctrl.speed, min=1, max=len(SPEEDS),
+                         on_value=set_speed, thumb_label=False)
         with solara.Column(gap="2px"):
             solara.Text(f"{ctrl.days_per_update} day(s) per update, up to {per_s:.3g} days a second",
                         classes=["run-speed"], style={"font-size": "12px", "color": "#555"})
@@ -286,6 +288,8 @@ def LeverGroup(ctrl: Controller, ui: solara.Reactive, refused: solara.Reactive, 
 
     The inputs are re-created (``epoch``) only for a new scenario or side, or after a refused value
     (so the widget shows the value actually in force), never while the trainer drags a slider.
+    A refusal is shown at the bottom of this panel, below its inputs: nothing above the slider
+    being moved shifts, so the panel stays under the trainer's pointer.
     """
 
     @functools.partial(_safely, ctrl, ui, "changing a lever")
@@ -293,11 +297,11 @@ def LeverGroup(ctrl: Controller, ui: solara.Reactive, refused: solara.Reactive, 
         try:
             ctrl.set_lever(lever, value)
         except LabError as exc:  # refused (the message names the lever), or an internal error (also in ctrl.error)
-            message.set(str(exc))
+            message.set((group, str(exc)))
             refused.set(refused.value + 1)
             _bump(ui)
             return
-        message.set("")
+        message.set(None)
         _bump(ui)
 
     simple = {lv.id: {**lv.user_param(), "label": _lever_label(lv)} for lv in levers if lv.type != "SelectMultiple"}
@@ -312,6 +316,8 @@ def LeverGroup(ctrl: Controller, ui: solara.Reactive, refused: solara.Reactive, 
                 if lv.type == "SelectMultiple":
                     solara.SelectMultiple(lv.label, values=list(lv.value), all_values=list(lv.values),
                                           on_value=lambda v, lv=lv: apply(lv, list(v)))
+        if message.value and message.value[0] == group:
+            solara.Error(message.value[1], text=True, dense=True, outlined=True, icon=True, classes=["lever-error"])
 
 
 def _lever_label(lv) -> str:
@@ -328,11 +334,9 @@ def LeverCard(ctrl: Controller, ui: solara.Reactive):
     """Every lever of the scenario, grouped by policy, then channels and tier thresholds."""
     _ = ui.value
     refused = solara.use_reactive(0)
-    message = solara.use_reactive("")
+    message = solara.use_reactive(None)  # (group, text) of the last refusal, shown in that group's panel
     epoch = f"{ctrl.generation}-{ctrl.editing}-{refused.value}"
     with solara.Card("Levers", margin=0, elevation=1):
-        if message.value:
-            solara.Error(message.value, text=True, dense=True, outlined=True, icon=True, classes=["lever-error"])
         if ctrl.compare:
             solara.Text("Comparing: the levers change setting", style={"font-size": "12px"})
 
@@ -421,7 +425,9 @@ def LiveView(ctrl: Controller):
         ChartCard(C.ltv_cac([("LTV/CAC", list(snap.history), "#111")]), extra=C.channel_table(r))
         with solara.Card("What am I looking at?", margin=0, elevation=1):
             title, text = X.framework_text(ctrl.scenario)
-            _html(f"<p style='font-size:13px'><b>{_esc(title)}</b></p><p style='font-size:13px'>{_esc(text)}</p>")
+            length = X.run_length_text(ctrl.scenario, ctrl.days)
+            _html(f"<p style='font-size:13px'><b>{_esc(title)}</b></p><p style='font-size:13px'>{_esc(text)}</p>"
+                  + (f"<p class='run-length' style='font-size:13px'>{_esc(length)}</p>" if length else ""))
             solara.Text("Hover a stage in the legend for its explanation; the Explain tab has every stage and policy.",
                         style={"font-size": "12px", "color": "#555"})
 
@@ -494,7 +500,9 @@ def ExplainView(ctrl: Controller, ui: solara.Reactive):
     _ = ui.value
     sc = ctrl.scenario
     title, text = X.framework_text(sc)
-    _html(f"<h3>{_esc(title)}</h3><p style='font-size:14px'>{_esc(text)}</p>")
+    length = X.run_length_text(sc, ctrl.days)
+    _html(f"<h3>{_esc(title)}</h3><p style='font-size:14px'>{_esc(text)}</p>"
+          + (f"<p class='run-length' style='font-size:14px'>{_esc(length)}</p>" if length else ""))
     names = [s.name for s in sc.config.stages]
     colors = C.stage_colors(names, [s.churned for s in sc.config.stages])
     with solara.Columns([1, 1]):

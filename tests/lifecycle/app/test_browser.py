@@ -256,6 +256,12 @@ def _walk_through_a_class(page, server, tmp_path):
     speed.focus()
     page.keyboard.press("End")
     expect(page.locator(".run-speed")).to_contain_text("30 day(s) per update", timeout=10_000)
+    # the focused Speed slider covers nothing of the buttons above it: Play is what is under its centre
+    play = page.get_by_role("button", name="Play")
+    box = play.bounding_box()
+    on_top = page.evaluate("([x, y]) => !!document.elementFromPoint(x, y).closest('button')?.textContent.includes('Play')",
+                           [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2])
+    assert on_top, "the Speed slider's value bubble covers Play"
     page.get_by_role("button", name="Step").click()
     expect(caption).to_contain_text("Day 32:", timeout=15_000)
     expect(page.locator(".caption-retention")).to_contain_text("30 days")
@@ -338,6 +344,7 @@ def _walk_through_a_class(page, server, tmp_path):
     print("\nclassroom render time per step at 5,000 customers:", json.dumps(record))
     assert record["view"] == "aggregate", "5,000 customers are above the dot-view limit"
     assert not errors, errors
+    assert "samesite" not in server.log.read_text(errors="replace").lower(), "no cookie warning on page loads"
 
 
 def test_a_plugin_policy_gets_its_lever_panel(plugin_server, browser, tmp_path):
@@ -474,10 +481,24 @@ def test_bad_uploads_show_a_message_and_the_page_keeps_stepping(server, browser,
         # a refused lever value: a message starting with the slider's label; the panel stays open
         page.get_by_text("winback 'winback'").click()
         light = _slider(page, "Light warning offer after (days)").locator("[role=slider]").first
+        track = _slider(page, "Light warning offer after (days)").locator(".v-slider").first
+        expect(track).to_be_visible(timeout=10_000)
+        time.sleep(0.5)  # the panel's opening animation
+        panels = page.locator(".v-expansion-panel")
+        opened = [panels.nth(i).get_attribute("class") for i in range(panels.count())]
+        where = track.bounding_box()
         light.focus()
         page.keyboard.press("End")  # later than the heavy warning (90 days)
-        expect(page.locator(".lever-error")).to_contain_text("Light warning offer after (days): ", timeout=10_000)
+        error = page.locator(".lever-error")
+        expect(error).to_contain_text("Light warning offer after (days): 'Heavy warning offer after (days)' (90) "
+                                      "must be greater than", timeout=10_000)
+        assert "_after_days" not in error.inner_text(), "the refusal speaks of the sliders, not of fields"
         expect(page.get_by_text("Light warning offer after (days): 45")).to_be_visible(timeout=10_000)
+        # the panel stays open, no other opens, and the slider is where it was (under the trainer's pointer)
+        assert [panels.nth(i).get_attribute("class") for i in range(panels.count())] == opened
+        assert panels.filter(has=error).count() == 1, "the message is in the panel being edited"
+        moved = _slider(page, "Light warning offer after (days)").locator(".v-slider").first.bounding_box()
+        assert abs(moved["y"] - where["y"]) < 1 and abs(moved["x"] - where["x"]) < 1, (where, moved)
         # a refused population: a message naming the field; the run goes on as it was
         before = status.inner_text()
         customers = page.get_by_label("Customers at start")

@@ -186,8 +186,8 @@ def test_channel_and_tier_levers_reach_the_model(ctrl):
 def test_refused_lever_values_change_nothing(ctrl):
     model, setting = ctrl.model, ctrl.setting_a
     old = policy(model, "winback")
-    with pytest.raises(LeverError, match="heavy_after_days"):
-        ctrl.set_lever("policy:winback:light_after_days", 200)  # must stay below heavy_after_days (90)
+    with pytest.raises(LeverError, match="Heavy warning offer after"):
+        ctrl.set_lever("policy:winback:light_after_days", 200)  # must stay below the heavy warning (90)
     with pytest.raises(LeverError, match="greater than or equal to 0|>= 0"):
         ctrl.set_lever("policy:referral:bounty", -5)
     with pytest.raises(LeverError):
@@ -420,8 +420,13 @@ def test_a_spend_lever_that_would_outgrow_memory_is_refused_naming_its_label(mon
 
 
 def test_refused_lever_values_name_the_lever(ctrl):
-    with pytest.raises(LeverError, match=r"^Light warning offer after \(days\): .*heavy_after_days"):
+    """The message starts with the slider's label and names other parameters by their labels too, never by field."""
+    with pytest.raises(LeverError) as info:
         ctrl.set_lever("policy:winback:light_after_days", 200)
+    text = str(info.value)
+    assert text == ("Light warning offer after (days): 'Heavy warning offer after (days)' (90) must be greater than "
+                    "'Light warning offer after (days)' (200)"), text
+    assert "_after_days" not in text and "policies." not in text
     with pytest.raises(LeverError, match=r"^Referral bounty: "):
         ctrl.set_lever(("policy", "referral", ("bounty",)), -5)  # by key: the label is looked up
 
@@ -534,3 +539,29 @@ def test_fail_keeps_a_lab_errors_message(ctrl):
     ctrl.play()
     ctrl.fail(LeverError("again"))
     assert ctrl.playing, "a refused value does not stop the run"
+
+
+def test_the_default_preset_plays_long_enough_to_fill_every_stage():
+    """retail_tiers' value_add needs a year after the first purchase: the page plays two, and says why."""
+    from lifecycle.app import explain as X
+
+    c = Controller("retail_tiers", customers=1000)
+    assert c.days == 730 and c.scenario.config.run.days == 365
+    assert "not the file's 365" in X.run_length_text(c.scenario, c.days)
+    c.step(c.days)
+    r = c.model.result()
+    counts = np.bincount(r.customers["stage"], minlength=len(r.stage_names))
+    assert all(counts > 0), dict(zip(r.stage_names, counts.tolist()))
+    five = Controller("five_stage_lifecycle", customers=100)
+    assert five.days == 365 and X.run_length_text(five.scenario, five.days) == "", "long enough already"
+
+
+def test_refusals_name_nested_fields_by_the_label_of_the_part_they_are_in(ctrl):
+    """A message about one offer's field names that offer's slider, not the same field of another offer."""
+    from lifecycle.app.controller import in_labels
+
+    levers = ctrl.levers()
+    text = in_labels("policies.winback.heavy_offer: discount must be >= 0", levers, "policy", "winback")
+    assert text == "'Heavy offer value (money off)' must be >= 0", text
+    text = in_labels("policies.winback: light_offer.discount and heavy_after_days", levers, "policy", "winback")
+    assert text == "'Light offer value (money off)' and 'Heavy warning offer after (days)'", text

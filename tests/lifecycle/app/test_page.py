@@ -64,7 +64,7 @@ def test_refused_value_shows_a_message_and_restores_the_slider(rendered):
     ctrl, rc = rendered
     slider = rc.find(v.Slider, label="Light warning offer after (days): 45").widget
     slider.v_model = 150  # later than the heavy warning (90): refused
-    assert "heavy_after_days" in rc.find(v.Alert, class_="lever-error").widget.children[0]
+    assert "'Heavy warning offer after (days)' (90)" in rc.find(v.Alert, class_="lever-error").widget.children[0]
     rc.find(v.Slider, label="Light warning offer after (days): 45").assert_single()
     assert next(p for p in ctrl.model.policies if p.name == "winback").params.light_after_days == 45
 
