@@ -246,16 +246,19 @@ def allocate_budget(scenario, *, budget: float | None = None, objective: str | N
             d_pro = sign * (np.array(probe_o.per_seed["profit"]) - np.array(rec.per_seed["profit"])) / (delta * days)
             marginals.append(Marginal(lv.name, delta, direction, mean_ci(d_obj), mean_ci(d_pro)))
 
-        points = []
-        for b in levels:
+        points, warm = [], trace.model
+        for b in sorted(levels, key=lambda b: abs(b - total)):  # nearest budget first: each warm-starts the next
             say(f"frontier: optimising a budget of {b:,.2f}/day")
             lv_b = build_levers(scenario, requests, costs, b)
             scaled = project_allocation(x_rec * (b / total) if total > 0 else equal_split(lv_b, b), b,
                                         [v.lo for v in lv_b], [v.hi for v in lv_b])
-            tr = _optimise(ev, lv_b, b, objective, equal_split(lv_b, b), scaled, min_ltv_cac, max_ev, method)
+            tr = _optimise(ev, lv_b, b, objective, equal_split(lv_b, b), scaled, min_ltv_cac, max_ev, method,
+                           warm_start=warm)
+            warm = tr.model or warm
             xb = np.array(tr.best.allocation)
             ob = _outcome(lv_b, xb, ev.evaluate(setting_for(lv_b, xb), "report"), days)
             points.append(FrontierPoint(b, tuple(float(v) for v in xb), ob, tr.constraint_met))
+        points.sort(key=lambda p: p.budget)
         sims = ev.simulations
 
     return BudgetResult(
@@ -266,14 +269,14 @@ def allocate_budget(scenario, *, budget: float | None = None, objective: str | N
     )  # fmt: skip
 
 
-def _optimise(ev, levers, budget, objective, x_eq, x_cur, min_ltv_cac, max_ev, method) -> Trace:
+def _optimise(ev, levers, budget, objective, x_eq, x_cur, min_ltv_cac, max_ev, method, warm_start=None) -> Trace:
     lo = [lv.lo for lv in levers]
     hi = [lv.hi for lv in levers]
     starts = [x_eq]
     if math.fsum(x_cur) > 0:  # the current mix, scaled to this budget
         starts.append(project_allocation(np.asarray(x_cur) * (budget / math.fsum(x_cur)), budget, lo, hi))
     return optimise(ev, levers, budget, objective, starts=starts, min_ltv_cac=min_ltv_cac, max_evaluations=max_ev,
-                    method=method)
+                    method=method, warm_start=warm_start)
 
 
 def _coverage(scenario, policy: str) -> float:

@@ -80,6 +80,7 @@ class Trace:
     constraint_met: bool = True
     message: str = ""
     evaluations: int = 0  # allocations and probes simulated (each on every optimisation seed)
+    model: object = None  # the surrogate where the search stopped (it warm-starts a neighbouring budget)
 
 
 class _Search:
@@ -122,10 +123,12 @@ class _Search:
 
 def optimise(evaluator: Evaluator, levers: list[Lever], budget: float, objective: str, *,
              starts: list[np.ndarray], min_ltv_cac: float | None = None, max_evaluations: int = 40,
-             method: str = "surrogate", tol: float = TOL) -> Trace:
+             method: str = "surrogate", tol: float = TOL, warm_start=None) -> Trace:
     """Best allocation of ``budget`` over ``levers`` for ``objective`` (see the module docstring).
 
     ``max_evaluations`` bounds the allocations and probes simulated (each on every optimisation seed).
+    ``warm_start``: a :class:`~analysis.budget.surrogate.LocalModel` (``Trace.model`` of a
+    neighbouring budget) whose policy slopes the surrogate starts from, measured again where it stops.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got '{method}'")
@@ -136,7 +139,7 @@ def optimise(evaluator: Evaluator, levers: list[Lever], budget: float, objective
     if free.size < 2:
         trace.message = "the bounds leave at most one lever free: the allocation is determined"
     elif method == "surrogate":
-        _surrogate(search, free, max_evaluations, tol)
+        _surrogate(search, free, max_evaluations, tol, model=warm_start)
     else:
         _cobyla(search, free, max_evaluations, tol)
     trace.best = search.best()
@@ -144,39 +147,57 @@ def optimise(evaluator: Evaluator, levers: list[Lever], budget: float, objective
     return trace
 
 
-def _surrogate(search: _Search, free: np.ndarray, max_evaluations: int, tol: float) -> None:
+def _surrogate(search: _Search, free: np.ndarray, max_evaluations: int, tol: float,
+               model=None) -> None:
+    """The trust-region loop; ``model`` (e.g. the optimum of a neighbouring budget) lends its policy
+    slopes to the first round instead of probing them anew."""
     from analysis.budget.surrogate import fit_local_model
 
     trace, lo, hi = search.trace, search.lo, search.hi
     width = hi - lo
     current = search.best()
     x = np.array(current.allocation)
-    model, n_probes = fit_local_model(search.ev, search.levers, x, search.seen[tuple(np.round(x, 9))][1])
+    reps = search.seen[tuple(np.round(x, 9))][1]
+    warm = model is not None
+    model, n_probes = fit_local_model(search.ev, search.levers, x, reps, previous=model, probe_policies=not warm)
     trace.evaluations += n_probes
+    fresh = not warm or not _has_policies(search)  # the policy slopes were measured at x
     radius, rounds, why = 0.5, 0, "evaluation budget reached"
     while trace.evaluations < max_evaluations:
         rounds += 1
         lo_tr = np.maximum(lo, x - radius * width)
         hi_tr = np.minimum(hi, x + radius * width)
         proposal = _solve(model, search, lo_tr, hi_tr)
+        stop = None
         if np.max(np.abs(proposal - x)[free] / width[free]) <= tol:
-            why = "converged: the surrogate's optimum is the current allocation"
-            break
-        predicted = model.predict(proposal)
-        pred = predicted["ltv_cac"] if search.objective == "ltv_cac" else predicted[search.objective]
-        trial, reps = search.run([proposal], predicted=pred)[0]
-        if search.merit(trial) > search.merit(current):
-            current, x = trial, np.array(trial.allocation)
-            if trace.evaluations >= max_evaluations:
-                break
-            model, n_probes = fit_local_model(search.ev, search.levers, x, reps, previous=model)
-            trace.evaluations += n_probes
-        else:
+            stop = "converged: the surrogate's optimum is the current allocation"
+        if stop is None:
+            predicted = model.predict(proposal)
+            pred = predicted["ltv_cac"] if search.objective == "ltv_cac" else predicted[search.objective]
+            trial, new_reps = search.run([proposal], predicted=pred)[0]
+            if search.merit(trial) > search.merit(current):
+                current, x, reps = trial, np.array(trial.allocation), new_reps
+                # channel values from the new allocation's own runs; policy slopes carried over
+                model, _ = fit_local_model(search.ev, search.levers, x, reps, previous=model, probe_policies=False)
+                fresh = not _has_policies(search)
+                continue
             radius /= 2
             if radius < tol:
-                why = "converged: no improvement within a trust region of the final size"
+                stop = "converged: no improvement within a trust region of the final size"
+        if stop is not None:
+            if fresh or trace.evaluations >= max_evaluations:
+                why = stop
                 break
+            # the slopes were measured elsewhere: measure them here, then look again
+            model, n_probes = fit_local_model(search.ev, search.levers, x, reps, previous=model)
+            trace.evaluations += n_probes
+            fresh, radius = True, max(radius, 4 * tol)
     trace.message = f"SLSQP on the simulated surrogate, {rounds} round(s): {why}"
+    trace.model = model
+
+
+def _has_policies(search: _Search) -> bool:
+    return any(lv.kind == "policy" and lv.hi > lv.lo for lv in search.levers)
 
 
 def _solve(model, search: _Search, lo_tr: np.ndarray, hi_tr: np.ndarray) -> np.ndarray:

@@ -16,7 +16,9 @@ marginal customers' realised values, which is what makes it precise.
 A policy lever's effect (on every customer, base and acquired) comes from a probe: the allocation
 with that policy's spend moved by a quarter of its full-coverage cost, on the same seeds (common
 random numbers), giving a slope per metric. Policies reach a fixed random share of customers, so
-their effect is close to linear in coverage; the slope is refreshed at every accepted allocation.
+their effect is close to linear in coverage: slopes are measured once, carried along while the
+search moves (the channel values are refreshed from every accepted allocation's own runs, at no
+cost), and measured again where the search stops, which then goes on if they moved the optimum.
 
 Predicted metrics: profit, customers, the discounted value of acquired customers ``A`` and the
 acquisition spend ``S``; LTV/CAC is ``A / S`` (mean LTV over CAC = (A/N) / (S/N)).
@@ -114,9 +116,12 @@ def _means(reps: list[dict]) -> dict[str, float]:
 
 
 def fit_local_model(evaluator, levers: list[Lever], x: np.ndarray, reps: list[dict], *,
-                    previous: LocalModel | None = None) -> tuple[LocalModel, int]:
+                    previous: LocalModel | None = None, probe_policies: bool = True) -> tuple[LocalModel, int]:
     """The surrogate at ``x`` from its runs ``reps`` plus one probe per policy lever (and per channel
-    lever without customers at ``x``); returns the model and the number of probe evaluations."""
+    lever without customers at ``x``); returns the model and the number of probe evaluations.
+
+    ``probe_policies=False`` (with a ``previous`` model) carries the previous policy slopes over
+    instead of probing them again."""
     from analysis.budget.evaluate import setting_for
 
     days = evaluator.days
@@ -135,12 +140,14 @@ def fit_local_model(evaluator, levers: list[Lever], x: np.ndarray, reps: list[di
                 probes.append(y)
                 kinds.append(("channel", i))
         elif lv.hi > lv.lo:
+            if not probe_policies and previous is not None and i in previous.slopes:
+                continue
             y = x.copy()
             y[i] = policy_probe(lv, x[i])
             probes.append(y)
             kinds.append(("policy", i))
     out = evaluator.evaluate_many([setting_for(levers, y) for y in probes], "opt") if probes else []
-    slopes = {}
+    slopes = {} if probe_policies or previous is None else dict(previous.slopes)
     for (kind, i), y, r in zip(kinds, probes, out):
         if kind == "channel":
             v = channel_values(r, levers[i].target, days)

@@ -247,11 +247,26 @@ class Day:
             idx = idx[self.scope[idx]]
         share, k = self.coverage
         if share < 1.0:
-            # each policy sees the customers' coverage draws rotated by its own offset, so two
-            # policies with partial coverage reach different (not nested) customers
-            u = np.mod(self.state.coverage_u[idx] + k * _GOLDEN, 1.0)
-            idx = idx[u < share]
+            idx = idx[self._covered(share, k)[idx]]
         return idx
+
+    def _covered(self, share: float, k: int) -> np.ndarray:
+        """Who a policy with this coverage and position reaches, one flag per customer so far.
+
+        Each policy sees the customers' coverage draws rotated by its own offset, so two policies
+        with partial coverage reach different (not nested) customers. The flags are kept by the
+        model and extended as customers arrive (a customer's draw never changes), so a policy
+        consulted many times a day pays for each customer once.
+        """
+        cache = self.model.coverage_masks
+        n = self.state.n
+        flags = cache.get((share, k))
+        if flags is None or flags.size < n:
+            start = 0 if flags is None else flags.size
+            new = np.mod(self.state.coverage_u[start:n] + k * _GOLDEN, 1.0) < share
+            flags = new if flags is None else np.concatenate([flags, new])
+            cache[share, k] = flags
+        return flags
 
     # --- selecting ----------------------------------------------------------------------------
 
