@@ -159,6 +159,8 @@ class CustomerModel(mesa.Model):
         self.segment_index = {s: i for i, s in enumerate(self.segment_names)}
         self.segmenter = Segmenter(cfg)
         self.order_shape = order_value_shape(cfg.customers)
+        #: Poisson-many purchases a customer a day (``customers.purchases_per_day = "poisson"``)
+        self.several_purchases = cfg.customers.purchases_per_day == "poisson"
         self.margin_rate = cfg.customers.gross_margin
         self.daily_discount = math.log1p(cfg.run.annual_discount_rate) / 365.0
         self.entry_stage = self.graph.index[cfg.population.entry_stage or cfg.population.initial_stage]
@@ -390,23 +392,25 @@ class CustomerModel(mesa.Model):
             self.policy_cost_by_replica[pid, 0] += total
         self.recorder.policy_cost(total)
 
-    def record_orders(self, idx: np.ndarray, amounts: np.ndarray, t: int) -> None:
+    def record_orders(self, idx: np.ndarray, amounts: np.ndarray, t: int, n_orders: np.ndarray | None = None) -> None:
         """Book the day's orders (list-price ``amounts``): sales, margin, coupons redeemed.
 
-        Shared by both engines, so money is booked one way. ``idx`` must not repeat.
+        Shared by both engines, so money is booked one way. ``idx`` must not repeat; a customer's
+        ``n_orders`` purchases of the day (default one) are booked as one order of their summed value.
         """
         if idx.size == 0:
             return
         s = self.state
+        n_orders = np.ones(idx.size, dtype=np.int64) if n_orders is None else n_orders
         margin = amounts * self.margin_rate
         self.recorder.last_purchases(s.last_purchase[idx], t)
-        book_orders(idx, amounts, margin, self.discount_factor(idx, t), t, (t // BLOCK_DAYS) % 12,
+        book_orders(idx, amounts, margin, self.discount_factor(idx, t), n_orders, t, (t // BLOCK_DAYS) % 12,
                     s.revenue, s.margin, s.value, s.spend_months, s.annual_spend, s.first_purchase, s.purchases,
                     s.second_purchase, s.last_purchase)  # fmt: skip
         self._refresh_time_due(idx)
         self.ledger.add_sales(float(amounts.sum()), float(margin.sum()))
-        self.recorder.order_log(idx, amounts, t)
-        self.recorder.orders(idx.size, float(amounts.sum()), float(margin.sum()))
+        self.recorder.order_log(idx, amounts, t, n_orders)
+        self.recorder.orders(int(n_orders.sum()), float(amounts.sum()), float(margin.sum()))
         # coupons: a valid offer is redeemed on an order of at least its minimum spend
         valid = (s.offer_until[idx] >= t) & (amounts >= s.offer_min_spend[idx]) & (s.offer_discount[idx] > 0)
         red = idx[valid]
@@ -533,16 +537,19 @@ class CustomerModel(mesa.Model):
             out.append(masks[codes])
         return out
 
-    def order_today(self, i: int, amount: float, stage: int) -> None:
-        """An agent's order of today (list price ``amount``, placed in ``stage``), booked at day's end."""
+    def order_today(self, i: int, amount: float, stage: int, n_orders: int = 1) -> None:
+        """An agent's order of today (list price ``amount``, placed in ``stage``, of ``n_orders``
+        purchases), booked at day's end."""
         self._buyers.append(i)
         self._amounts.append(amount)
         self._order_stage.append(stage)
+        self._n_orders.append(n_orders)
 
     def _step_agents(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         self._buyers: list[int] = []
         self._amounts: list[float] = []
         self._order_stage: list[int] = []
+        self._n_orders: list[int] = []
         # each agent's step, in the order the agents were created: what agents.do("step") does,
         # without walking the agent set's weak references every day (agents are never removed)
         for step in self._agent_steps:
@@ -550,7 +557,8 @@ class CustomerModel(mesa.Model):
         order = np.argsort(self._buyers)  # buyers in index order, as the vector engine gives them
         buyers = np.array(self._buyers, dtype=np.int64)[order]
         amounts = np.array(self._amounts, dtype=np.float64)[order]
-        self.record_orders(buyers, amounts, t)  # as the vector engine does, after everyone's day
+        n_orders = np.array(self._n_orders, dtype=np.int64)[order]
+        self.record_orders(buyers, amounts, t, n_orders)  # as the vector engine does, after everyone's day
         return buyers, amounts, np.array(self._order_stage, dtype=np.int16)[order]
 
     def run(self, days: int | None = None, *, progress=None) -> RunResult:
