@@ -19,9 +19,23 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["calibrated_scenario_toml", "simulate_cohort", "DAYS_PER_UNIT"]
+__all__ = ["calibrated_scenario_toml", "fitted_customers", "simulate_cohort", "DAYS_PER_UNIT"]
 
 DAYS_PER_UNIT = {"week": 7, "day": 1}
+
+
+def fitted_customers(*, bgnbd: dict, gamma_gamma: dict, time_unit: str) -> dict:
+    """The ``[customers]`` table of fitted BG/NBD and Gamma-Gamma customers (margin and fatigue not included)."""
+    unit = DAYS_PER_UNIT[time_unit]
+    r, alpha, a, b = (float(bgnbd[k]) for k in ("r", "alpha", "a", "b"))
+    p, q, g = (float(gamma_gamma[k]) for k in ("p", "q", "gamma"))
+    return {
+        "purchase_rate": {"distribution": "gamma", "mean": r / (alpha * unit), "shape": r},
+        "dropout_after_purchase": {"distribution": "beta", "a": a, "b": b},
+        "churn_hazard": {"distribution": "constant", "value": 0.0},
+        "purchases_per_day": "poisson",
+        "basket_value": {"distribution": "gamma_gamma", "p": p, "q": q, "gamma": g},
+    }
 
 
 def calibrated_scenario_toml(*, name: str, source: str, bgnbd: dict, gamma_gamma: dict, arrivals: list[int],

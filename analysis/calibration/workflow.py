@@ -2,9 +2,15 @@
 
 Core objects: :func:`calibrate` (load, summarise, fit BG/NBD and Gamma-Gamma, validate on the
 holdout against the model and a simulation of the calibrated customers, write the scenario) and
-:class:`Calibration` (the fits, the check, the scenario's TOML, and :meth:`Calibration.to_dict`,
+:class:`Calibration` (the fits, the check, the scenarios' TOML, and :meth:`Calibration.to_dict`,
 what ``lifecycle calibrate --json`` prints; :meth:`Calibration.write_scenario` and
 :meth:`Calibration.write_report` write the outputs, never over a user's files without ``force``).
+
+Two scenarios come out. The *cohort* scenario holds only the calibrated customers (two stages,
+no channels, no policies): the holdout check simulates it beside the model. The *scenario* is a
+template (a preset or a scenario file; by default the default preset) whose customers are
+replaced by the calibrated ones (:mod:`analysis.calibration.template`): it keeps the template's
+stages, rules, channels, policies and designs, so experiments, power and budget studies run on it.
 """
 
 from __future__ import annotations
@@ -18,17 +24,24 @@ import pandas as pd
 from analysis.calibration.bgnbd import BetaGeoModel
 from analysis.calibration.gamma_gamma import GammaGammaModel
 from analysis.calibration.holdout import HOLDOUT_DEFINITIONS, HoldoutResult, holdout_validation
-from analysis.calibration.scenario import DAYS_PER_UNIT, calibrated_scenario_toml, simulate_cohort
+from analysis.calibration.scenario import DAYS_PER_UNIT, calibrated_scenario_toml, fitted_customers, simulate_cohort
 from analysis.calibration.summary import RFMSummary, rfm_summary
+from analysis.calibration.template import base_stage_of, templated_scenario_data, to_toml
 from analysis.calibration.transactions import TransactionLog, load_transactions
-from sim.scenario import Scenario, parse_scenario
+from scenarios.loader import DEFAULT_PRESET
+from sim.scenario import Scenario, load_scenario, parse_scenario
 
 __all__ = ["Calibration", "calibrate"]
 
 
 @dataclass
 class Calibration:
-    """What :func:`calibrate` found: the log, its summary, the fits, the holdout check, the scenario."""
+    """What :func:`calibrate` found: the log, its summary, the fits, the holdout check, the scenarios.
+
+    ``scenario`` / ``scenario_text``: the template with the calibrated customers;
+    ``cohort_scenario`` / ``cohort_scenario_text``: the calibrated customers alone, as simulated
+    for the holdout check.
+    """
 
     log: TransactionLog
     summary: RFMSummary
@@ -37,6 +50,8 @@ class Calibration:
     check: HoldoutResult
     scenario: Scenario
     scenario_text: str
+    cohort_scenario: Scenario
+    cohort_scenario_text: str
     payload: dict
     seed: int
 
@@ -44,11 +59,12 @@ class Calibration:
         """Fits with standard errors, data counts and holdout figures as plain JSON-ready data."""
         return dict(self.payload)
 
-    def write_scenario(self, path: str | Path, *, force: bool = False) -> None:
-        """Write the calibrated scenario (TOML); an existing file is replaced only with ``force``."""
+    def write_scenario(self, path: str | Path, *, force: bool = False, cohort: bool = False) -> None:
+        """Write the calibrated scenario (TOML; with ``cohort`` the customers-only cohort scenario);
+        an existing file is replaced only with ``force``."""
         from sim.output import write_text_atomic
 
-        write_text_atomic(Path(path), self.scenario_text, exclusive=not force)
+        write_text_atomic(Path(path), self.cohort_scenario_text if cohort else self.scenario_text, exclusive=not force)
 
     def write_report(self, folder: str | Path, *, force: bool = False) -> list[str]:
         """Write the tracking, frequency and spend plots and tables into ``folder`` (all or nothing)."""
@@ -62,15 +78,26 @@ class Calibration:
 def calibrate(transactions, *, customer_col: str | None = None, date_col: str | None = None,
               amount_col: str | None = None, date_format: str | None = None, calibration_end: str | None = None,
               holdout_end: str | None = None, time_unit: str = "week", keep_same_day: bool = False,
-              name: str = "calibrated", gross_margin: float = 0.3, replications: int = 5, seed: int = 0) -> Calibration:
+              name: str = "calibrated", gross_margin: float | None = None, replications: int = 5, seed: int = 0,
+              template: str | Path | Scenario | None = None) -> Calibration:
     """Fit the buy-till-you-die models to a transaction log and check them on a holdout period.
 
     ``transactions`` is a file (CSV, whitespace-separated text or Parquet: one row per purchase,
     customer, date, amount). The calibration period ends on ``calibration_end`` (default: the
     middle of the log), the holdout on ``holdout_end`` (default: its last day). The returned
     :class:`Calibration` holds the fits, the holdout check (actual vs model vs ``replications``
-    simulations of the calibrated customers) and a scenario whose customers behave as fitted.
+    simulations of the calibrated customers) and a scenario whose customers behave as fitted:
+    ``template`` (a preset name, a scenario file or a :class:`~sim.scenario.Scenario`; default
+    the default preset) with its customers replaced by the calibrated ones
+    (:func:`~analysis.calibration.template.templated_scenario_data` says what changes).
+    ``gross_margin`` defaults to the template's.
     """
+    if isinstance(template, Scenario):
+        base = template
+    else:
+        base = load_scenario(DEFAULT_PRESET if template is None else template)
+    if gross_margin is None:
+        gross_margin = float(base.config.customers.gross_margin)
     log = load_transactions(transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
                             date_format=date_format, merge_same_day=not keep_same_day)
     dates = pd.to_datetime(log.data["date"])
@@ -93,8 +120,23 @@ def calibrate(transactions, *, customer_col: str | None = None, date_col: str | 
         arrivals=arrivals, days=periods * unit, time_unit=time_unit, gross_margin=gross_margin, seed=seed,
         calibration_end=str(calibration_end), holdout_end=str(holdout_end),
     )
-    scenario = parse_scenario(text, source=f"calibrated scenario '{name}'")
-    simulated = simulate_cohort(scenario, periods=periods, days_per_period=unit, replications=replications, seed=seed)
+    cohort_scenario = parse_scenario(text, source=f"calibrated cohort scenario '{name}'")
+    customers = fitted_customers(bgnbd=purchases.params_, gamma_gamma=spend.params_, time_unit=time_unit)
+    data = templated_scenario_data(
+        base.data, name=name, customers=customers, arrivals=arrivals, gross_margin=gross_margin,
+        description=(f"{base.config.name} with its customers calibrated by BG/NBD + Gamma-Gamma from "
+                     f"{Path(transactions).name}; {sum(arrivals):,} customers joining as in the log."))
+    header = (f"Scenario {base.config.name!r} ({base.source}) with its customers calibrated from "
+              f"{Path(transactions).name}\nby `lifecycle calibrate` (calibration to {calibration_end}): BG/NBD r = "
+              f"{purchases.params_['r']:.6g}, alpha = {purchases.params_['alpha']:.6g}, a = {purchases.params_['a']:.6g}, "
+              f"b = {purchases.params_['b']:.6g} per {time_unit};\nGamma-Gamma p = {spend.params_['p']:.6g}, "
+              f"q = {spend.params_['q']:.6g}, gamma = {spend.params_['gamma']:.6g}. The base is the real cohort, joining "
+              "on its first-purchase days\nwith that purchase made; stages, rules, channels, policies and designs are "
+              "the template's;\nstage multipliers are 1, as the fitted model already says how the customers buy.")
+    scenario_text = to_toml(data, header=header)
+    scenario = parse_scenario(scenario_text, source=f"calibrated scenario '{name}' (template {base.config.name!r})")
+    simulated = simulate_cohort(cohort_scenario, periods=periods, days_per_period=unit, replications=replications,
+                                seed=seed)
     check = holdout_validation(log, summary, purchases, simulated_cumulative=simulated)
     cal = check.n_calibration_periods
     sim_holdout = simulated[:, -1] - simulated[:, cal - 1]
@@ -107,6 +149,10 @@ def calibrate(transactions, *, customer_col: str | None = None, date_col: str | 
         "customers_excluded": [{"reason": r, "customers": int(n)} for r, n in summary.exclusions],
         "calibration_end": str(calibration_end), "holdout_end": str(holdout_end), "time_unit": time_unit,
         "keep_same_day": bool(keep_same_day),
+        "scenario": {"template": base.config.name, "template_source": base.source, "name": name,
+                     "base_stage": base_stage_of(data), "days": int(scenario.config.run.days),
+                     "policies": [p.name for p in scenario.policies],
+                     "channels": [c.name for c in scenario.config.channels]},
         "bgnbd": {**purchases.params_, "log_likelihood": purchases.log_likelihood_,
                   "se": purchases.se_},
         "gamma_gamma": {**spend.params_, "log_likelihood": spend.log_likelihood_, "se": spend.se_},
@@ -127,4 +173,5 @@ def calibrate(transactions, *, customer_col: str | None = None, date_col: str | 
         },
     }
     return Calibration(log=log, summary=summary, purchases=purchases, spend=spend, check=check, scenario=scenario,
-                       scenario_text=text, payload=payload, seed=seed)
+                       scenario_text=scenario_text, cohort_scenario=cohort_scenario, cohort_scenario_text=text,
+                       payload=payload, seed=seed)

@@ -1,4 +1,4 @@
-"""``calibrate``: fit BG/NBD and Gamma-Gamma to a transaction log and write a scenario."""
+"""``calibrate``: fit BG/NBD and Gamma-Gamma to a transaction log and write a scenario built on a template."""
 
 from __future__ import annotations
 
@@ -18,17 +18,22 @@ from lifecycle.cli.base import echo_json, main
 @click.option("--time-unit", type=click.Choice(["week", "day"]), default="week", show_default=True)
 @click.option("--keep-same-day", is_flag=True, help="Count several purchases of a customer on one day separately.")
 @click.option("--name", default="calibrated", show_default=True, help="Name of the written scenario.")
-@click.option("--gross-margin", type=click.FloatRange(0, 1), default=0.3, show_default=True)
+@click.option("--template", help="Preset or scenario file whose stages, rules, channels, policies and designs the "
+              "written scenario keeps (default: the default preset, retail_tiers).")
+@click.option("--gross-margin", type=click.FloatRange(0, 1), help="Margin share of the list price (default: the template's).")
 @click.option("--replications", type=click.IntRange(min=1, max=1_000), default=5, show_default=True,
               help="Simulations of the calibrated cohort for the holdout comparison.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write the calibrated scenario (TOML) here.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False),
+              help="Write the calibrated scenario (TOML: the template with the calibrated customers) here.")
+@click.option("--cohort-out", "cohort_file", type=click.Path(dir_okay=False),
+              help="Also write the calibrated customers alone (no channels, no policies: what the holdout check simulates).")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), help="Write plots and tables here.")
 @click.option("--force", is_flag=True, help="Replace an existing --out file or non-empty --report folder.")
 @click.option("--json", "as_json", is_flag=True)
 def calibrate_cmd(transactions, customer_col, date_col, amount_col, date_format, calibration_end, holdout_end,
-                  time_unit, keep_same_day, name, gross_margin, replications, seed, out_file, report_dir, force,
-                  as_json) -> None:
+                  time_unit, keep_same_day, name, template, gross_margin, replications, seed, out_file, cohort_file,
+                  report_dir, force, as_json) -> None:
     """Fit BG/NBD + Gamma-Gamma to TRANSACTIONS, check them on the holdout, write a scenario."""
     from pathlib import Path
 
@@ -36,19 +41,25 @@ def calibrate_cmd(transactions, customer_col, date_col, amount_col, date_format,
     from scenarios.errors import ConfigError
     from sim.output import check_output_dir
 
-    if out_file is not None and Path(out_file).exists() and not force:
-        raise ConfigError(f"--out '{out_file}': the file exists; choose another name or pass --force to replace it")
+    for flag, path in (("--out", out_file), ("--cohort-out", cohort_file)):
+        if path is not None and Path(path).exists() and not force:
+            raise ConfigError(f"{flag} '{path}': the file exists; choose another name or pass --force to replace it")
+    if out_file is not None and cohort_file is not None and Path(out_file).resolve() == Path(cohort_file).resolve():
+        raise ConfigError(f"--out and --cohort-out name the same file '{out_file}'; give them different names")
     if report_dir is not None:
         check_output_dir(report_dir, overwrite=force)
     cal = calibrate(transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
                     date_format=date_format, calibration_end=calibration_end, holdout_end=holdout_end,
                     time_unit=time_unit, keep_same_day=keep_same_day, name=name, gross_margin=gross_margin,
-                    replications=replications, seed=seed)
+                    replications=replications, seed=seed, template=template)
     payload, log = cal.to_dict(), cal.log
     calibration_end, holdout_end = payload["calibration_end"], payload["holdout_end"]
     if report_dir is not None:  # the report first: if it fails, no scenario file is left behind
         payload["report_files"] = cal.write_report(report_dir, force=force)
         payload["report"] = str(report_dir)
+    if cohort_file is not None:
+        cal.write_scenario(cohort_file, force=force, cohort=True)
+        payload["cohort_scenario_file"] = str(cohort_file)
     if out_file is not None:
         cal.write_scenario(out_file, force=force)
         payload["scenario_file"] = str(out_file)
@@ -70,7 +81,12 @@ def calibrate_cmd(transactions, customer_col, date_col, amount_col, date_format,
     click.echo(f"cumulative curve MAPE over the holdout: model {h['mape_cumulative_holdout_pct']:.2f}%, "
                f"simulation {h['simulated_mape_cumulative_holdout_pct']:.2f}%; per-customer correlation "
                f"{h['per_customer_correlation']:.3f}")
+    sc = payload["scenario"]
     if out_file:
-        click.echo(f"\nscenario written to {out_file}: lifecycle run {out_file}")
+        click.echo(f"\nscenario written to {out_file}: template {sc['template']} (its stages, rules, channels "
+                   f"{', '.join(sc['channels']) or 'none'}, policies {', '.join(sc['policies']) or 'none'}), the "
+                   f"calibrated customers joining in stage {sc['base_stage']}: lifecycle run {out_file}")
+    if cohort_file:
+        click.echo(f"calibrated customers alone written to {cohort_file}")
     if report_dir:
         click.echo(f"report written to {report_dir}/")

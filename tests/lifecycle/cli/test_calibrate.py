@@ -74,3 +74,39 @@ def test_existing_scenario_file_is_not_overwritten(tmp_path):
     res = CliRunner().invoke(main, ["calibrate", "scenarios/data/cdnow.txt", "--out", str(out)])
     assert res.exit_code == 2
     assert out.read_text(encoding="utf-8") == "precious"
+
+
+def _cdnow_sample(tmp_path):
+    """Every tenth CDNOW customer (2,357), as a log file."""
+    lines = open("scenarios/data/cdnow.txt", encoding="utf-8").read().splitlines()
+    keep = [lines[0]] + [ln for ln in lines[1:] if ln.split() and int(ln.split()[0]) % 10 == 1]
+    path = tmp_path / "cdnow_sample.txt"
+    path.write_text("\n".join(keep) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_readme_path_calibrate_then_experiment_and_budget(tmp_path):
+    """The README's commands on a CDNOW sample: calibrate on the default template, then a two-arm
+    win-back experiment and a budget run on the written scenario, unchanged."""
+    log, out, cohort = _cdnow_sample(tmp_path), tmp_path / "my_customers.toml", tmp_path / "cohort.toml"
+    res = CliRunner().invoke(main, ["calibrate", str(log), "--calibration-end", "1997-09-30", "--holdout-end",
+                                    "1998-06-30", "--replications", "1", "--out", str(out), "--cohort-out", str(cohort)])
+    assert res.exit_code == 0, res.output
+    assert "template retail_tiers" in res.output and out.exists() and cohort.exists()
+    exp = CliRunner().invoke(main, ["experiment", str(out), "--arm", "control=", "--arm", "winback=winback",
+                                    "--customers", "2357", "--json"])
+    assert exp.exit_code == 0, exp.output
+    assert set(json.loads(exp.output)["arms"]) == {"control", "winback"}
+    bud = CliRunner().invoke(main, ["budget", str(out), "--customers", "2357", "--horizon", "60", "--replications", "2",
+                                    "--workers", "1", "--max-evaluations", "4", "--json"])
+    assert bud.exit_code == 0, bud.output
+
+
+def test_unknown_template_exits_2_and_writes_nothing(tmp_path):
+    """--template naming neither a preset nor a file: one error naming it, exit 2, no file."""
+    out = tmp_path / "s.toml"
+    res = CliRunner().invoke(main, ["calibrate", str(_cdnow_sample(tmp_path)), "--template", "no_such_shop",
+                                    "--out", str(out)])
+    assert res.exit_code == 2 and "no_such_shop" in res.output and "Traceback" not in res.output
+    assert not out.exists()
