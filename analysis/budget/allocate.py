@@ -207,6 +207,10 @@ def allocate_budget(scenario, *, budget: float | None = None, objective: str | N
         full = Setting(tuple((r.target, channels[r.target]) for r in requests if r.kind == "channel"),
                        tuple((r.target, 1.0) for r in requests if r.kind == "policy"),
                        tuple((r.target, r.pacing) for r in requests if r.kind == "channel" and r.pacing))
+        # the scenario as it is (the current allocation at its own budget) runs beside it
+        as_is = Setting(tuple((r.target, channels[r.target]) for r in requests if r.kind == "channel"),
+                        tuple((r.target, _coverage(scenario, r.target)) for r in requests if r.kind == "policy"))
+        ev.prefetch([as_is], "opt")
         reps = ev.evaluate(full, "opt") if full.coverage else []  # (channels only: nothing to measure)
         costs = {r.target: float(np.mean([x["policy_costs"].get(r.target, 0.0) for x in reps])) / days
                  for r in requests if r.kind == "policy"}
@@ -224,6 +228,9 @@ def allocate_budget(scenario, *, budget: float | None = None, objective: str | N
         say(f"optimising {len(levers)} levers by {method} ({max_ev} evaluations at most, {replications} seeds each)")
         x_eq = equal_split(levers, total)
         x_cur = np.array([lv.current for lv in levers])
+        zero = np.zeros(len(levers))
+        # the report's baselines do not depend on the search: they fill workers it leaves idle
+        ev.prefetch([setting_for(levers, x) for x in (x_eq, x_cur, zero)], "report")
         trace = _optimise(ev, levers, total, objective, x_eq, x_cur, min_ltv_cac, max_ev, method)
         x_rec = np.array(trace.best.allocation)
 
@@ -234,7 +241,6 @@ def allocate_budget(scenario, *, budget: float | None = None, objective: str | N
             y = x_rec.copy()
             y[i] += delta if direction == "next" else -delta
             probes.append(y)
-        zero = np.zeros(len(levers))
         allx = [x_rec, x_eq, x_cur, zero] + probes
         out = ev.evaluate_many([setting_for(levers, x) for x in allx], "report")
         rec, eq, cur, nil = (_outcome(levers, x, r, days) for x, r in zip(allx[:4], out[:4]))

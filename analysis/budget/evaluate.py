@@ -236,6 +236,7 @@ class Evaluator:
         self.simulations = 0  # replications simulated (a world of R replications counts R)
         self.worlds_run = 0
         self._cache: dict = {}
+        self._spare: list[tuple] = []  # (key, setting, seed set): run when a batch leaves a worker idle
         self._runner = Runner(workers=self.workers)
         self._base_spend = {c.name: float(c.daily_spend) for c in scenario.config.channels}
         self._base_coverage = {p.name: float(p.params.coverage) for p in scenario.policies}
@@ -262,20 +263,42 @@ class Evaluator:
         """One metrics dict per replication (cached: the same setting is never simulated twice)."""
         return self.evaluate_many([setting], seeds)[0]
 
-    def evaluate_many(self, settings: list[Setting], seeds: str = "opt") -> list[list[dict]]:
-        """:meth:`evaluate` for several settings, all their worlds dispatched at once."""
-        todo, pending = [], []
-        worlds = self.worlds[seeds]
+    def prefetch(self, settings: list[Setting], seeds: str = "report") -> None:
+        """Settings that will be needed later: their worlds fill workers a batch would leave idle.
+
+        Nothing is run now; results are the same as if each were evaluated when needed (same seeds).
+        """
+        queued = {k for k, _, _ in self._spare}
         for s in settings:
             key = self._key(s, seeds)
-            if key not in self._cache and key not in pending:
-                pending.append(key)
-                todo.extend((self.scenario, s, ws, self.customers, self.days, self.smoothing, r) for ws, r in worlds)
-        if todo:
+            if key not in self._cache and key not in queued:
+                self._spare.append((key, s, seeds))
+                queued.add(key)
+
+    def evaluate_many(self, settings: list[Setting], seeds: str = "opt") -> list[list[dict]]:
+        """:meth:`evaluate` for several settings, all their worlds dispatched at once (with spare
+        prefetched worlds, if the batch would leave a worker idle)."""
+        batch: list[tuple] = []  # (key, setting, seed set)
+        for s in settings:
+            key = self._key(s, seeds)
+            if key not in self._cache and all(key != k for k, _, _ in batch):
+                batch.append((key, s, seeds))
+        if batch:
+            tasks = sum(len(self.worlds[w]) for _, _, w in batch)
+            while self._spare and tasks % self.workers:
+                key, s, w = self._spare.pop(0)
+                if key not in self._cache and all(key != k for k, _, _ in batch):
+                    batch.append((key, s, w))
+                    tasks += len(self.worlds[w])
+            todo, spans = [], []
+            for key, s, w in batch:
+                spans.append((key, len(todo), len(todo) + len(self.worlds[w])))
+                todo.extend((self.scenario, s, ws, self.customers, self.days, self.smoothing, r)
+                            for ws, r in self.worlds[w])
             results = self._run(todo)
-            w = len(worlds)
-            for n, key in enumerate(pending):
-                self._cache[key] = [rep for world in results[n * w:(n + 1) * w] for rep in world]
+            for key, a, b in spans:
+                self._cache[key] = [rep for world in results[a:b] for rep in world]
+            self._spare = [item for item in self._spare if item[0] not in self._cache]
         return [self._cache[self._key(s, seeds)] for s in settings]
 
     def _run(self, tasks: list) -> list[list[dict]]:
