@@ -44,9 +44,10 @@ from typing import Any
 import mesa
 
 from lifecycle.app.levers import Lever
+from lifecycle.app.sample import DotSample
 from lifecycle.app.limits import (
     CUSTOMERS_LABEL, DEFAULT_CUSTOMERS, DEFAULT_SPEED, MAX_DAYS, SEED_LABEL, SPEEDS, LeverError, check_customers,
-    check_run, clamp_customers, page_days,
+    check_run, clamp_customers, expected_arrivals, page_days,
 )  # fmt: skip
 from lifecycle.app.settings import Setting, apply_live, build_model
 from lifecycle.app.snapshots import COMPARISON_METRICS, Snapshot, metric_rows, quick_metrics, same_initial
@@ -194,6 +195,7 @@ class Controller:
         self.days = days
         self.model = model
         self.model_b = model_b
+        self.sample = self._plan_sample(setting)
         self.editing = "A"
         self.playing = False
         self._history = {"A": [quick_metrics(model)], "B": [quick_metrics(model_b)] if model_b else []}
@@ -371,6 +373,7 @@ class Controller:
             model = build_model(self.setting_a, **common)
             model_b = build_model(self.setting_b, **common) if self.compare else None
             self.model, self.model_b = model, model_b  # both built: commit
+            self.sample = self._plan_sample(self.setting_a)
             self._history = {"A": [quick_metrics(self.model)],
                              "B": [quick_metrics(self.model_b)] if self.model_b else []}
             self._changed()
@@ -394,6 +397,10 @@ class Controller:
             if done:
                 self._changed()
         return done
+
+    def _plan_sample(self, setting: Setting) -> DotSample:
+        """The customers the dot view follows this run (fixed at day 0 from the arrivals the channels should bring)."""
+        return DotSample.plan(self._customers, expected_arrivals(setting.scenario) * self.days)
 
     @property
     def interval_ms(self) -> int:

@@ -55,7 +55,7 @@ from lifecycle.app import explain as X  # noqa: E402
 from lifecycle.app.controller import Controller, log_internal  # noqa: E402
 from lifecycle.app.launch import start_controller  # noqa: E402
 from lifecycle.app.limits import (  # noqa: E402
-    CUSTOMERS_LABEL, DOT_VIEW_LIMIT, MAX_CUSTOMERS, MIN_CUSTOMERS, SEED_LABEL, SPEEDS, LeverError,
+    CUSTOMERS_LABEL, MAX_CUSTOMERS, MIN_CUSTOMERS, SEED_LABEL, SPEEDS, LeverError,
 )  # fmt: skip
 from lifecycle.app.sources import preset_description, preset_names  # noqa: E402
 from scenarios.loader import MAX_SCENARIO_BYTES  # noqa: E402
@@ -404,15 +404,22 @@ def LiveView(ctrl: Controller):
     snap = ctrl.snapshot("A")
     r = snap.result
     codes = r.customers["stage"]
-    dots = C.customer_dots(codes, r.stage_names, r.churned_stages, day=snap.day, limit=DOT_VIEW_LIMIT)
+    dots = C.sample_dots(ctrl.sample, codes, r.stage_names, r.churned_stages, day=snap.day)
+    squares = C.aggregate_squares(codes, r.stage_names, r.churned_stages, day=snap.day)
     texts = {name: X.stage_text(ctrl.scenario, name) for name in r.stage_names}
-    legend = C.stage_legend(r.stage_names, r.churned_stages, dots.data["counts"], texts)
+    legend = C.stage_legend(r.stage_names, r.churned_stages, squares.data["counts"], texts)
+    with solara.Card("Customers", margin=0, elevation=1):
+        with solara.Columns([3, 2]):
+            with solara.Column(gap="2px"):
+                _html(dots.markup)
+                solara.Text(dots.caption, classes=["caption-dots"], style={"font-size": "12px", "color": "#444"})
+            with solara.Column(gap="2px"):
+                _html(squares.markup)
+                solara.Text(squares.caption, classes=["caption-squares"], style={"font-size": "12px", "color": "#444"})
+                _html(legend)
     with solara.Columns([1, 1]):
-        with solara.Card("Customers", margin=0, elevation=1):
-            _html(dots.markup)
-            _html(legend)
-            solara.Text(dots.caption, classes=["caption-dots"], style={"font-size": "12px", "color": "#444"})
         ChartCard(C.stage_populations(r, snap.stages))
+        ChartCard(C.cumulative_profit([("profit", r, "#6a3d9a")]))
     with solara.Columns([1, 1]):
         with solara.Column(gap="0"):
             solara.ToggleButtonsSingle(value=period, values=list(C.FLOW_PERIODS), on_value=set_period, dense=True)
@@ -420,9 +427,8 @@ def LiveView(ctrl: Controller):
         ChartCard(C.cohort_retention(r))
     with solara.Columns([1, 1]):
         ChartCard(C.money(r))
-        ChartCard(C.cumulative_profit([("profit", r, "#6a3d9a")]))
-    with solara.Columns([1, 1]):
         ChartCard(C.ltv_cac([("LTV/CAC", list(snap.history), "#111")]), extra=C.channel_table(r))
+    with solara.Columns([1, 1]):
         with solara.Card("What am I looking at?", margin=0, elevation=1):
             title, text = X.framework_text(ctrl.scenario)
             length = X.run_length_text(ctrl.scenario, ctrl.days)

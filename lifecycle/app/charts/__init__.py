@@ -13,8 +13,10 @@ Modules, by chart family (everything is importable from here):
   Sankey-style flow diagram of the moves between stages in the last days), :func:`cohort_retention`;
 - :mod:`~lifecycle.app.charts.money`: :func:`money`, :func:`cumulative_profit`, :func:`ltv_cac`,
   :func:`retention_compare`;
-- :mod:`~lifecycle.app.charts.customers`: :func:`customer_dots` (one dot per customer up to
-  :data:`lifecycle.app.limits.DOT_VIEW_LIMIT`, an aggregate square chart above), :func:`stage_legend`;
+- :mod:`~lifecycle.app.charts.customers`: :func:`sample_dots` (the followed sample of customers,
+  each in a fixed place), :func:`aggregate_squares` (the whole population, 200 squares),
+  :func:`customer_dots` (one dot per customer up to :data:`lifecycle.app.limits.DOT_VIEW_LIMIT`),
+  :func:`stage_legend`;
 - :mod:`~lifecycle.app.charts.tables`: HTML tables :func:`channel_table` and :func:`comparison_table`.
 
 All text that comes from a scenario (stage, channel, tier names) is escaped: an uploaded file can
@@ -24,13 +26,13 @@ name its stages anything.
 from __future__ import annotations
 
 from lifecycle.app.charts.base import FLOW_PERIODS, MAX_POINTS, Figure, fmt, line_chart, stage_colors
-from lifecycle.app.charts.customers import customer_dots, stage_legend
+from lifecycle.app.charts.customers import aggregate_squares, customer_dots, sample_dots, stage_legend
 from lifecycle.app.charts.lifecycle import cohort_retention, stage_flows, stage_populations
 from lifecycle.app.charts.money import cumulative_profit, ltv_cac, money, retention_compare
 from lifecycle.app.charts.tables import channel_table, comparison_table
 
 __all__ = [
     "Figure", "stage_colors", "stage_populations", "stage_flows", "cohort_retention", "money",
-    "cumulative_profit", "ltv_cac", "retention_compare", "customer_dots", "stage_legend", "channel_table",
+    "cumulative_profit", "ltv_cac", "retention_compare", "customer_dots", "sample_dots", "aggregate_squares", "stage_legend", "channel_table",
     "comparison_table", "MAX_POINTS", "FLOW_PERIODS", "fmt", "line_chart",
 ]  # fmt: skip

@@ -1,4 +1,9 @@
-"""The customers themselves: one dot per customer (aggregate squares above the dot-view limit), the stage legend."""
+"""The customers themselves: the followed sample's dots, the whole population's squares, the stage legend.
+
+:func:`sample_dots` draws the customers a :class:`~lifecycle.app.sample.DotSample` follows, each in
+its own fixed place; :func:`aggregate_squares` the whole population as 200 squares by stage share;
+:func:`customer_dots` is the older view (one dot per customer, squares above a limit).
+"""
 
 from __future__ import annotations
 
@@ -60,13 +65,13 @@ def customer_dots(stage_codes: np.ndarray, stage_names, churned, *, day: int = 0
     alt = f"{n:,} customers, one dot each, coloured by stage"
     markup = (f'<img src="data:image/png;base64,{src}" alt="{_e(alt)}" data-chart="dots" data-day="{day}" '
               f'data-customers="{n}" width="{cols * cell}" height="{rows * cell}" '
-              f'style="max-width:100%;image-rendering:pixelated"/>')
+              f'style="max-width:100%;height:auto;image-rendering:pixelated"/>')
     caption = f"{n:,} customers, one dot each (dot view up to {limit:,} customers)."
     data.update(mode="dots", cell=cell, cols=cols, rows=rows)
     return Figure("dots", markup, caption, data)
 
 
-def _aggregate_squares(counts, names, colors, n, day, limit, data) -> Figure:
+def _aggregate_squares(counts, names, colors, n, day, limit, data, kind: str = "dots", font_size: int = 13) -> Figure:
     cells = 200
     exact = counts / n * cells
     share = np.floor(exact).astype(int)
@@ -74,14 +79,15 @@ def _aggregate_squares(counts, names, colors, n, day, limit, data) -> Figure:
         share[k] += 1
     cols, size, gap = 20, 22, 3
     rows = cells // cols
-    w, h = cols * (size + gap) + 10, rows * (size + gap) + 28
+    top = max(28, int(font_size * 2.2))
+    w, h = cols * (size + gap) + 10, rows * (size + gap) + top
     title = f"{n:,} customers: each square is 0.5%"
-    parts = _svg_open("dots", day, title, w, h, extra=f' data-customers="{n}" data-mode="aggregate"')
+    parts = _svg_open(kind, day, title, w, h, extra=f' data-customers="{n}" data-mode="aggregate"', font_size=font_size)
     k = 0
     for s, m in enumerate(share):
         for _ in range(int(m)):
             r, c = divmod(k, cols)
-            parts.append(f'<rect x="{5 + c * (size + gap)}" y="{24 + r * (size + gap)}" width="{size}" height="{size}" '
+            parts.append(f'<rect x="{5 + c * (size + gap)}" y="{top - 4 + r * (size + gap)}" width="{size}" height="{size}" '
                          f'rx="3" fill="{colors[s]}"><title>{_e(names[s])}: {int(counts[s]):,}</title></rect>')
             k += 1
     parts.append("</svg>")
@@ -102,3 +108,63 @@ def stage_legend(stage_names, churned, counts: dict | None = None, texts: dict |
                      f'<span style="width:12px;height:12px;border-radius:6px;background:{color};display:inline-block;'
                      f'margin-right:4px"></span>{_e(name)}<b style="margin-left:3px">{_e(count)}</b></span>')
     return f'<div data-legend="stages" style="line-height:1.6">{"".join(items)}</div>'
+
+
+def _dot_png(grid_codes: np.ndarray, colors, cols: int, rows: int, cell: int) -> str:
+    from PIL import Image
+
+    palette = np.array([_hex_rgb(c) for c in colors] + [(255, 255, 255)], dtype=np.uint8)
+    img = palette[grid_codes.reshape(rows, cols)]
+    img = np.repeat(np.repeat(img, cell, axis=0), cell, axis=1)
+    img[~np.tile(_circle_mask(cell), (rows, cols))] = 255
+    buf = io.BytesIO()
+    Image.fromarray(img, "RGB").save(buf, format="PNG", optimize=False, compress_level=1)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def sample_dots(sample, stage_codes: np.ndarray, stage_names, churned, *, day: int = 0, width: int = W,
+                palette=None) -> Figure:
+    """The followed customers (``sample``, a :class:`~lifecycle.app.sample.DotSample`), one dot each, in fixed places.
+
+    ``stage_codes`` is the whole population's stage column (row = customer). The grid is sized for
+    the whole sample from day 0, so no dot ever moves: slot ``j`` always holds the same customer,
+    and a newcomer's slot stays white until it arrives. ``data`` holds the layout (``cols``,
+    ``rows``, ``cell``) and ``rows_shown``, the state rows in slot order (what the click on a dot
+    and the tests read).
+    """
+    codes = np.asarray(stage_codes)
+    n = int(codes.size)
+    colors = list(palette) if palette is not None else stage_colors(stage_names, churned)
+    shown = sample.rows(n)
+    size = max(1, sample.size)
+    cols = max(1, math.ceil(math.sqrt(size * 2.2)))
+    cell = int(min(18, max(3, width // cols)))
+    rows = math.ceil(size / cols)
+    grid = np.full(rows * cols, len(colors), dtype=np.int64)
+    grid[: shown.size] = codes[shown]
+    counts = np.bincount(codes[shown].astype(np.int64), minlength=len(stage_names))[: len(stage_names)]
+    data = {"customers": int(shown.size), "population": n, "counts": dict(zip(stage_names, counts.tolist())),
+            "mode": "sample", "cols": cols, "rows": rows, "cell": cell, "rows_shown": shown.tolist(),
+            "src": "data:image/png;base64," + _dot_png(grid, colors, cols, rows, cell)}
+    caption = (f"{shown.size:,} of {n:,} customers, one dot each. {sample.describe()}")
+    markup = (f'<img src="{data["src"]}" alt="{_e(caption)}" data-chart="dots" data-day="{day}" '
+              f'data-customers="{shown.size}" data-population="{n}" data-mode="sample" '
+              f'data-rows="{",".join(map(str, data["rows_shown"]))}" width="{cols * cell}" height="{rows * cell}" '
+              f'style="max-width:100%;height:auto;image-rendering:pixelated"/>')
+    return Figure("dots", markup, caption, data)
+
+
+def aggregate_squares(stage_codes: np.ndarray, stage_names, churned, *, day: int = 0, palette=None,
+                      font_size: int = 13) -> Figure:
+    """The whole population as 200 squares, each 0.5% of the customers, coloured by stage share."""
+    codes = np.asarray(stage_codes)
+    n = int(codes.size)
+    colors = list(palette) if palette is not None else stage_colors(stage_names, churned)
+    counts = np.bincount(codes.astype(np.int64), minlength=len(stage_names))[: len(stage_names)] if n else \
+        np.zeros(len(stage_names), dtype=np.int64)
+    data = {"customers": n, "counts": dict(zip(stage_names, counts.tolist()))}
+    if n == 0:
+        return Figure("squares", '<div style="color:#777">No customers yet.</div>', "No customers yet.", data)
+    fig = _aggregate_squares(counts, stage_names, colors, n, day, n, data, kind="squares", font_size=font_size)
+    caption = f"All {n:,} customers: each square is 0.5% of them."
+    return Figure("squares", fig.markup, caption, fig.data)

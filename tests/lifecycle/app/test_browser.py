@@ -249,7 +249,9 @@ def _walk_through_a_class(page, server, tmp_path):
     day2 = caption.inner_text()
     assert day2 != day1 and _caption_counts(day2) == _status_customers(status.inner_text())
     dots = page.locator("[data-chart=dots]").first
-    assert int(dots.get_attribute("data-customers")) == _status_customers(status.inner_text())
+    assert int(dots.get_attribute("data-population")) == _status_customers(status.inner_text())
+    squares = page.locator("[data-chart=squares]").first
+    assert int(squares.get_attribute("data-customers")) == _status_customers(status.inner_text())
 
     # faster: 30 days per Step; then Play (1 day per update) and Pause
     speed = _slider(page, "Speed").locator("[role=slider]").first
@@ -265,7 +267,7 @@ def _walk_through_a_class(page, server, tmp_path):
     page.get_by_role("button", name="Step").click()
     expect(caption).to_contain_text("Day 32:", timeout=15_000)
     expect(page.locator(".caption-retention")).to_contain_text("30 days")
-    expect(page.locator("img[data-chart=dots]")).to_be_visible()  # still below the dot-view limit
+    expect(page.locator("img[data-chart=dots]")).to_be_visible()
 
     # the screenshot for the README
     shot = tmp_path / "classroom.png"
@@ -342,9 +344,78 @@ def _walk_through_a_class(page, server, tmp_path):
     }
     (tmp_path / "render_times.json").write_text(json.dumps(record, indent=2))
     print("\nclassroom render time per step at 5,000 customers:", json.dumps(record))
-    assert record["view"] == "aggregate", "5,000 customers are above the dot-view limit"
+    assert record["view"] == "sample", "5,000 customers: the dot view follows its sample"
     assert not errors, errors
     assert "samesite" not in server.log.read_text(errors="replace").lower(), "no cookie warning on page loads"
+
+
+def _set_speed(page, level: int) -> None:
+    """Speed slider to ``level`` (1..9) with the keyboard."""
+    from playwright.sync_api import expect
+
+    speed = _slider(page, "Speed").locator("[role=slider]").first
+    speed.focus()
+    page.keyboard.press("Home")
+    for _ in range(level - 1):
+        page.keyboard.press("ArrowRight")
+    expect(page.locator(".run-speed")).to_be_visible()
+    expect(_slider(page, f"Speed: {level} of")).to_have_count(1, timeout=10_000)
+
+
+def _step_to(page, day: int) -> None:
+    """Press Step until the page shows ``day`` (the speed must divide the distance)."""
+    current = _agreed_day(page)
+    while current < day:
+        page.get_by_role("button", name="Step").click()
+        page.wait_for_function(
+            "d => { const s = document.querySelector('[data-chart=stages]'); return s && +s.getAttribute('data-day') > d; }",
+            arg=current, timeout=30_000)  # fmt: skip
+        current = _agreed_day(page)
+    assert current == day, (current, day)
+
+
+def test_the_default_page_follows_the_same_customers_from_day_10_to_day_300(server, browser, tmp_path):
+    """At 1024x768, default preset and 1,000 customers: the dots at day 10 are the same customers, in the same places, at day 300."""
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    try:
+        _followed_customers(page, server)
+    except Exception:
+        page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+        print(f"\nscreenshot of the failure: {tmp_path / 'failure.png'}")
+        raise
+    finally:
+        page.close()
+
+
+def _dots_state(page) -> tuple[list[int], int, str]:
+    dots = page.locator("img[data-chart=dots]").first
+    rows = [int(x) for x in (dots.get_attribute("data-rows") or "").split(",") if x]
+    return rows, int(dots.get_attribute("data-population")), dots.get_attribute("width") + "x" + dots.get_attribute("height")
+
+
+def _followed_customers(page, url):
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    status = page.locator(".status-line")
+    expect(status).to_contain_text("day 0 of 730", timeout=60_000)
+    expect(page.locator(".run-length").first).to_contain_text("value_add")
+    _set_speed(page, 8)  # 10 days per update
+    _step_to(page, 10)
+    rows10, population10, size10 = _dots_state(page)
+    _set_speed(page, 9)  # 30 days per update
+    _step_to(page, 280)
+    _set_speed(page, 8)
+    _step_to(page, 300)
+    rows300, population300, size300 = _dots_state(page)
+    assert population300 > 3_000 and population10 >= 1_000
+    assert size300 == size10, "the grid never reflows"
+    assert rows300[: len(rows10)] == rows10 and len(rows300) > len(rows10), "same customers, same places, plus newcomers"
+    expect(page.locator(".caption-dots")).to_contain_text("every")
+    box = page.locator("img[data-chart=dots]").first.bounding_box()
+    assert box["height"] > 100 and 0.8 < (box["width"] / box["height"]) / (int(size300.split("x")[0]) /
+                                                                           int(size300.split("x")[1])) < 1.25, \
+        "the dot view keeps its aspect (not squashed into stripes)"
 
 
 def test_a_plugin_policy_gets_its_lever_panel(plugin_server, browser, tmp_path):
