@@ -224,6 +224,11 @@ def write_csv_atomic(path: Path, frame, *, exclusive: bool = False) -> None:
     _write_file(path, lambda p: frame.to_csv(p, index=False), exclusive=exclusive)
 
 
+def write_parquet_atomic(path: Path, frame, *, exclusive: bool = False) -> None:
+    """Write a DataFrame as Parquet to ``path`` via a unique temporary file and a rename."""
+    _write_file(path, lambda p: frame.to_parquet(p, index=False), exclusive=exclusive)
+
+
 def terminate_as_interrupt() -> None:
     """Make SIGTERM raise ``SystemExit(143)`` in the main thread, so cleanups (``finally``) run."""
 

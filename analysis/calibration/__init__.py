@@ -10,6 +10,8 @@ The statistics side of calibration, in small modules:
 * :mod:`~analysis.calibration.pareto_nbd`: the Pareto/NBD alternative, :class:`ParetoNBDModel`;
 * :mod:`~analysis.calibration.gamma_gamma`: the spend model, :class:`GammaGammaModel`;
 * :mod:`~analysis.calibration.holdout`: :func:`holdout_validation` and :class:`HoldoutResult`;
+* :mod:`~analysis.calibration.scores`: :func:`customer_scores`, P(alive), expected purchases and
+  value per customer;
 * :mod:`~analysis.calibration.generate`: :func:`simulate_bgnbd_log`, synthetic logs with known
   parameters.
 
@@ -41,6 +43,7 @@ from analysis.calibration.gamma_gamma import (
 )
 from analysis.calibration.generate import simulate_bgnbd_log
 from analysis.calibration.holdout import HoldoutResult, holdout_validation
+from analysis.calibration.scores import customer_scores
 from analysis.calibration.pareto_nbd import (
     PARETO_NBD_PARAMS,
     ParetoNBDModel,
@@ -74,6 +77,7 @@ __all__ = [
     "bgnbd_expected_transactions",
     "bgnbd_log_likelihood",
     "bgnbd_probability_alive",
+    "customer_scores",
     "gamma_gamma_expected_spend",
     "gamma_gamma_log_likelihood",
     "holdout_validation",

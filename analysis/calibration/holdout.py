@@ -143,6 +143,37 @@ class HoldoutResult:
         cal = self.n_calibration_periods
         return float(self.expected_cumulative[-1] - (self.expected_cumulative[cal - 1] if cal > 0 else 0.0))
 
+    def verdict(self, model: str = "BG/NBD") -> str:
+        """One plain paragraph: how far the model is off on the holdout, overall, over time and by customer."""
+        actual, cond = self.actual_total, self.conditional_expected_total
+        if actual <= 0:
+            return (f"No repeat purchases happened in the holdout period; {model} expected {cond:,.0f} given "
+                    "each customer's history, so its accuracy cannot be judged on this holdout.")
+        off = (cond - actual) / actual * 100.0
+        way = "under-predicts" if off < 0 else "over-predicts"
+        unit = self.time_unit
+        n_hold = self.n_periods - self.n_calibration_periods
+        n = np.asarray(self.by_frequency["n"])
+        gaps = np.abs(np.asarray(self.by_frequency["expected"], dtype=float)
+                      - np.asarray(self.by_frequency["actual"], dtype=float))
+        gaps[n < 30] = -1.0  # bins of fewer than 30 customers say little
+        worst = int(np.argmax(gaps))
+        label = self.by_frequency["frequency"][worst]
+        worst_text = "" if gaps[worst] < 0 else (
+            f"; it is furthest off for customers with {label} repeat purchases in the calibration period "
+            f"({self.by_frequency['expected'][worst]:.2f} expected against {self.by_frequency['actual'][worst]:.2f} "
+            f"actual, on average, over {int(n[worst]):,} customers)")
+        return (
+            f"The {model} model is off by {off:+.1f}% on the holdout ({n_hold} {unit}s to "
+            f"{self.period_end[-1]}): given each customer's history it expects {cond:,.0f} repeat purchases "
+            f"where {actual:,.0f} happened, so it {way}. Its cohort tracking curve (which ignores who bought "
+            f"what) stays within {self.mape_holdout:.1f}% of the actual cumulative count on average over the "
+            f"holdout {unit}s and ends {abs(self.cumulative_error_end):.1f}% "
+            f"{'below' if self.cumulative_error_end < 0 else 'above'} it. Customer by customer its expectations correlate "
+            f"{self.correlation:.2f} with what each one bought (mean absolute error {self.mae:.2f} purchases)"
+            f"{worst_text}. Plans built on these customers are {'pessimistic' if off < 0 else 'optimistic'} "
+            f"by about {abs(off):.0f}% on repeat purchases.")
+
     def to_dict(self, *, include_customers: bool = False) -> dict:
         """JSON-ready dictionary (lists and floats); per-customer arrays only on request."""
         out = {
@@ -166,6 +197,7 @@ class HoldoutResult:
             "conditional_expected_repeat_transactions": self.conditional_expected_total,
             "tracking_forecast_repeat_transactions": self.tracking_forecast_total,
             "definitions": HOLDOUT_DEFINITIONS,
+            "verdict": self.verdict(),
             "n_customers": int(self.customers.size),
             "by_frequency": {k: list(v) for k, v in self.by_frequency.items()},
         }

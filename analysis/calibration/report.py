@@ -1,9 +1,11 @@
 """Calibration report: does the fitted model (and the simulation) reproduce the log?
 
-Core function: :func:`write_calibration_report`, which writes three plots and the tables behind
+Core function: :func:`write_calibration_report`, which writes four plots and the tables behind
 them: cumulative repeat transactions (actual, model, simulation) with the calibration/holdout
 boundary; the distribution of calibration-period repeat purchases, actual vs the fitted model;
-average repeat spend, actual vs the fitted Gamma-Gamma model. Model distributions are drawn by
+average repeat spend, actual vs the fitted Gamma-Gamma model; mean holdout purchases by
+calibration frequency, actual vs the model's conditional expectation (the calibration-vs-holdout
+plot); and ``verdict.md``, one plain paragraph on how far the model is off. Model distributions are drawn by
 simulating the fitted models for the same customers (same ages, same purchase counts).
 """
 
@@ -99,6 +101,26 @@ def write_calibration_report(folder, summary, purchases, spend, check, *, seed: 
     fig.savefig(folder / "spend.png", dpi=100)
     plt.close(fig)
     files.append("spend.png")
+
+    # 4. calibration vs holdout: mean holdout purchases by calibration frequency, actual vs model
+    bf = check.by_frequency
+    pos = np.arange(len(bf["frequency"]))
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(pos, bf["actual"], "k-o", lw=2, label="actual")
+    ax.plot(pos, bf["expected"], "--s", label="BG/NBD, given each customer's history")
+    ax.set_xticks(pos, [f"{f}\n{n:,}" for f, n in zip(bf["frequency"], bf["n"])], fontsize=8)
+    ax.set_xlabel("repeat purchases in the calibration period (and customers)")
+    ax.set_ylabel("mean repeat purchases in the holdout")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(folder / "calibration_vs_holdout.png", dpi=100)
+    plt.close(fig)
+    files.append("calibration_vs_holdout.png")
+    pd.DataFrame({"calibration_frequency": bf["frequency"], "customers": bf["n"], "actual_holdout_mean": bf["actual"],
+                  "expected_holdout_mean": bf["expected"]}).to_csv(folder / "calibration_vs_holdout.csv", index=False)
+    files.append("calibration_vs_holdout.csv")
+    (folder / "verdict.md").write_text(check.verdict() + "\n", encoding="utf-8")
+    files.append("verdict.md")
 
     pd.DataFrame({
         "period": periods, "actual_cumulative": check.actual_cumulative,

@@ -66,6 +66,29 @@ class Calibration:
 
         write_text_atomic(Path(path), self.cohort_scenario_text if cohort else self.scenario_text, exclusive=not force)
 
+    def scores(self, *, horizon: float | None = None, annual_discount_rate: float | None = None):
+        """Per-customer scores (:func:`~analysis.calibration.scores.customer_scores`): P(alive), expected
+        purchases over ``horizon`` time units (default one year), expected spend per order and
+        discounted value (at ``annual_discount_rate``, default the written scenario's), by the models used."""
+        from analysis.calibration.scores import customer_scores
+
+        unit = self.summary.unit_days
+        horizon = (364 if unit == 7 else 365) / unit if horizon is None else horizon
+        rate = self.scenario.config.run.annual_discount_rate if annual_discount_rate is None else annual_discount_rate
+        return customer_scores(self.summary, self.purchases, self.spend, horizon=horizon, annual_discount_rate=rate,
+                               gross_margin=self.scenario.config.customers.gross_margin)
+
+    def write_scores(self, path: str | Path, *, horizon: float | None = None, annual_discount_rate: float | None = None,
+                     force: bool = False) -> None:
+        """Write :meth:`scores` as Parquet (``.parquet``, ``.pq``) or CSV (anything else), never over a file
+        without ``force``."""
+        from sim.output import write_csv_atomic, write_parquet_atomic
+
+        table = self.scores(horizon=horizon, annual_discount_rate=annual_discount_rate).reset_index()
+        path = Path(path)
+        write = write_parquet_atomic if path.suffix.lower() in (".parquet", ".pq") else write_csv_atomic
+        write(path, table, exclusive=not force)
+
     def write_report(self, folder: str | Path, *, force: bool = False) -> list[str]:
         """Write the tracking, frequency and spend plots and tables into ``folder`` (all or nothing)."""
         from analysis.calibration.report import write_calibration_report
@@ -171,6 +194,7 @@ def calibrate(transactions, *, customer_col: str | None = None, date_col: str | 
             "per_customer_mae": check.mae,
             "definitions": HOLDOUT_DEFINITIONS,
         },
+        "verdict": check.verdict(),
     }
     return Calibration(log=log, summary=summary, purchases=purchases, spend=spend, check=check, scenario=scenario,
                        scenario_text=scenario_text, cohort_scenario=cohort_scenario, cohort_scenario_text=text,

@@ -28,12 +28,17 @@ from lifecycle.cli.base import echo_json, main
               help="Write the calibrated scenario (TOML: the template with the calibrated customers) here.")
 @click.option("--cohort-out", "cohort_file", type=click.Path(dir_okay=False),
               help="Also write the calibrated customers alone (no channels, no policies: what the holdout check simulates).")
+@click.option("--scores", "scores_file", type=click.Path(dir_okay=False),
+              help="Write per-customer scores here (.parquet or .csv): P(alive), expected purchases over --horizon, "
+              "expected spend per order and discounted value.")
+@click.option("--horizon", type=click.FloatRange(min=0, min_open=True),
+              help="Scoring horizon after the calibration end, in --time-unit units (default: one year).")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), help="Write plots and tables here.")
 @click.option("--force", is_flag=True, help="Replace an existing --out file or non-empty --report folder.")
 @click.option("--json", "as_json", is_flag=True)
 def calibrate_cmd(transactions, customer_col, date_col, amount_col, date_format, calibration_end, holdout_end,
                   time_unit, keep_same_day, name, template, gross_margin, replications, seed, out_file, cohort_file,
-                  report_dir, force, as_json) -> None:
+                  scores_file, horizon, report_dir, force, as_json) -> None:
     """Fit BG/NBD + Gamma-Gamma to TRANSACTIONS, check them on the holdout, write a scenario."""
     from pathlib import Path
 
@@ -41,7 +46,7 @@ def calibrate_cmd(transactions, customer_col, date_col, amount_col, date_format,
     from scenarios.errors import ConfigError
     from sim.output import check_output_dir
 
-    for flag, path in (("--out", out_file), ("--cohort-out", cohort_file)):
+    for flag, path in (("--out", out_file), ("--cohort-out", cohort_file), ("--scores", scores_file)):
         if path is not None and Path(path).exists() and not force:
             raise ConfigError(f"{flag} '{path}': the file exists; choose another name or pass --force to replace it")
     if out_file is not None and cohort_file is not None and Path(out_file).resolve() == Path(cohort_file).resolve():
@@ -57,6 +62,9 @@ def calibrate_cmd(transactions, customer_col, date_col, amount_col, date_format,
     if report_dir is not None:  # the report first: if it fails, no scenario file is left behind
         payload["report_files"] = cal.write_report(report_dir, force=force)
         payload["report"] = str(report_dir)
+    if scores_file is not None:
+        cal.write_scores(scores_file, horizon=horizon, force=force)
+        payload["scores_file"] = str(scores_file)
     if cohort_file is not None:
         cal.write_scenario(cohort_file, force=force, cohort=True)
         payload["cohort_scenario_file"] = str(cohort_file)
@@ -81,6 +89,7 @@ def calibrate_cmd(transactions, customer_col, date_col, amount_col, date_format,
     click.echo(f"cumulative curve MAPE over the holdout: model {h['mape_cumulative_holdout_pct']:.2f}%, "
                f"simulation {h['simulated_mape_cumulative_holdout_pct']:.2f}%; per-customer correlation "
                f"{h['per_customer_correlation']:.3f}")
+    click.echo("\n" + payload["verdict"])
     sc = payload["scenario"]
     if out_file:
         click.echo(f"\nscenario written to {out_file}: template {sc['template']} (its stages, rules, channels "
@@ -88,5 +97,7 @@ def calibrate_cmd(transactions, customer_col, date_col, amount_col, date_format,
                    f"calibrated customers joining in stage {sc['base_stage']}: lifecycle run {out_file}")
     if cohort_file:
         click.echo(f"calibrated customers alone written to {cohort_file}")
+    if scores_file:
+        click.echo(f"per-customer scores written to {scores_file}")
     if report_dir:
         click.echo(f"report written to {report_dir}/")

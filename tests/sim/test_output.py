@@ -191,3 +191,18 @@ def test_a_folder_left_aside_by_a_run_killed_mid_replacement_is_restored(tmp_pat
             with atomic_output_dir(mine):
                 pytest.fail("the restored folder is the user's: not replaced without force")
     assert _snapshot(mine) == before and not aside.exists()
+
+
+def test_parquet_is_written_atomically_and_never_over_a_file_when_exclusive(tmp_path):
+    """write_parquet_atomic writes a readable table; exclusive refuses an existing file and leaves it."""
+    import pandas as pd
+
+    from sim.output import write_parquet_atomic
+
+    path = tmp_path / "t.parquet"
+    write_parquet_atomic(path, pd.DataFrame({"a": [1, 2]}), exclusive=True)
+    assert pd.read_parquet(path)["a"].tolist() == [1, 2]
+    with pytest.raises(ConfigError, match="exists"):
+        write_parquet_atomic(path, pd.DataFrame({"a": [3]}), exclusive=True)
+    assert pd.read_parquet(path)["a"].tolist() == [1, 2]
+    assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]  # no temporary left behind

@@ -110,3 +110,26 @@ def test_unknown_template_exits_2_and_writes_nothing(tmp_path):
                                     "--out", str(out)])
     assert res.exit_code == 2 and "no_such_shop" in res.output and "Traceback" not in res.output
     assert not out.exists()
+
+
+def test_scores_report_and_verdict(tmp_path):
+    """--scores writes one row per customer whose expected holdout purchases add up to the headline;
+    --report adds the calibration-vs-holdout plot and the verdict, which --json also carries."""
+    log, scores, report = _cdnow_sample(tmp_path), tmp_path / "scores.csv", tmp_path / "report"
+    res = CliRunner().invoke(main, ["calibrate", str(log), "--calibration-end", "1997-09-30", "--holdout-end",
+                                    "1998-06-30", "--replications", "1", "--scores", str(scores), "--horizon", "26",
+                                    "--report", str(report), "--json"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.output)
+    import pandas as pd
+
+    table = pd.read_csv(scores, dtype={"customer": str})
+    assert len(table) == d["customers"] == 2_357 and table["customer"].iloc[0] == "00001"
+    assert table["expected_holdout_purchases"].sum() == pytest.approx(
+        d["holdout"]["conditional_expected_repeat_transactions"], rel=1e-9)
+    assert set(table["horizon"]) == {26.0}
+    assert {"calibration_vs_holdout.png", "verdict.md"} <= set(d["report_files"])
+    assert d["verdict"].startswith("The BG/NBD model is off by ") and "% on the holdout" in d["verdict"]
+    assert (report / "verdict.md").read_text(encoding="utf-8").strip() == d["verdict"]
+    again = CliRunner().invoke(main, ["calibrate", str(log), "--scores", str(scores)])
+    assert again.exit_code == 2 and "--scores" in again.output  # not replaced without --force
