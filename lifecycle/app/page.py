@@ -69,6 +69,15 @@ CSS = """
 .v-input__slider .v-input__slot { flex-wrap: wrap; }
 .v-input__slider .v-input__slot > .v-label { flex: 1 0 100%; max-width: 100%; white-space: normal; margin: 0 0 -6px 0; }
 """
+#: projector mode: one figure per screen, as wide as the screen allows (but never taller), text at least 20 px
+PROJECTOR_CSS = """
+.projector svg[data-chart] { max-width: none !important; width: 100%; max-height: calc(100vh - 370px); }
+.projector img[data-chart=dots] { max-height: calc(100vh - 420px); width: auto !important; }
+.projector, .projector .v-card__title, .projector p, .projector td, .projector th, .projector span,
+.projector .v-btn__content, .projector .caption-squares, .projector [class*=caption-] { font-size: 20px !important; }
+.projector [class*=caption-], .projector p, .projector td, .projector th { color: #000 !important; }
+.projector .status-line { font-size: 22px !important; color: #000 !important; }
+"""
 COLOR_A, COLOR_B = "#1f77b4", "#d62728"
 
 
@@ -218,8 +227,8 @@ def ScenarioCard(ctrl: Controller, ui: solara.Reactive):
 
 
 @solara.component
-def RunControls(ctrl: Controller, ui: solara.Reactive):
-    """Reset, play/pause, step and speed; the play loop runs in a worker thread."""
+def RunControls(ctrl: Controller, ui: solara.Reactive, compact: bool = False):
+    """Reset, play/pause, step and speed; the play loop runs in a worker thread. ``compact``: one row (projector)."""
     update_counter.get()
     _ = ui.value
     playing = ctrl.playing
@@ -265,6 +274,17 @@ def RunControls(ctrl: Controller, ui: solara.Reactive):
         _bump(ui)
 
     per_s = ctrl.days_per_update * 1000 / max(50, ctrl.interval_ms)
+    if compact:
+        with solara.Row(gap="12px", style={"align-items": "center", "flex-wrap": "wrap"}, classes=["run-bar"]):
+            solara.Button("Reset", color="primary", on_click=do_reset, outlined=True)
+            solara.Button("Pause" if playing else "Play", color="primary", on_click=do_play,
+                          disabled=not ctrl.running and not playing, icon_name="mdi-pause" if playing else "mdi-play")
+            solara.Button("Step", color="primary", on_click=do_step, disabled=playing or not ctrl.running)
+            with solara.Column(style={"min-width": "220px"}, gap="0"):
+                solara.SliderInt(f"Speed: {ctrl.speed} of {len(SPEEDS)}", value=ctrl.speed, min=1, max=len(SPEEDS),
+                                 on_value=set_speed, thumb_label=False)
+            solara.Text(f"{ctrl.days_per_update} day(s) per update", classes=["run-speed"])
+        return
     with solara.Card("Run", margin=0, elevation=1):
         with solara.Row(justify="space-between"):
             solara.Button("Reset", color="primary", on_click=do_reset, outlined=True)
@@ -376,9 +396,11 @@ def _html(markup: str, **kw):
 
 
 @solara.component
-def ChartCard(figure: C.Figure, extra: str = ""):
+def ChartCard(figure: C.Figure, extra: str = "", projector: tuple | None = None):
+    """A figure in a card; ``projector``: (stage names, churned flags) to restyle it for a projector."""
     with solara.Card(margin=0, elevation=1, style={"min-width": "0"}):
-        _html(figure.markup + extra)
+        markup = figure.markup if projector is None else C.for_projector(figure.markup, *projector)
+        _html(markup + extra)
         if figure.caption:
             solara.Text(figure.caption, classes=[f"caption-{figure.kind}"], style={"font-size": "12px", "color": "#444"})
 
@@ -396,38 +418,81 @@ def StatusLine(ctrl: Controller):
     solara.Text(text, classes=["status-line"], style={"font-size": "14px", "font-weight": "600"})
 
 
+#: the figures of the Live tab in projector mode, one per screen, in this order
+SLIDES = ("Customers", "Stages", "Moves", "Retention", "Money", "Profit", "LTV/CAC")
+
+
 @solara.component
-def LiveView(ctrl: Controller):
-    """Customers, stages, flows, retention, money and LTV/CAC of setting A, as it runs."""
+def LiveView(ctrl: Controller, projector: bool = False):
+    """Customers, stages, flows, retention, money and LTV/CAC of setting A, as it runs.
+
+    In projector mode one figure per screen (:data:`SLIDES`, with Previous/Next), restyled for a
+    projector (:func:`lifecycle.app.charts.for_projector`: large type, dark text, Okabe-Ito stages).
+    """
     update_counter.get()
     period, set_period = solara.use_state(7)
+    slide, set_slide = solara.use_state(0)
     snap = ctrl.snapshot("A")
     r = snap.result
     codes = r.customers["stage"]
-    dots = C.sample_dots(ctrl.sample, codes, r.stage_names, r.churned_stages, day=snap.day)
-    squares = C.aggregate_squares(codes, r.stage_names, r.churned_stages, day=snap.day)
+    look = (tuple(r.stage_names), tuple(r.churned_stages)) if projector else None
+    palette = C.projector_palette(r.stage_names, r.churned_stages) if projector else None
     texts = {name: X.stage_text(ctrl.scenario, name) for name in r.stage_names}
-    legend = C.stage_legend(r.stage_names, r.churned_stages, squares.data["counts"], texts)
-    with solara.Card("Customers", margin=0, elevation=1):
-        with solara.Columns([3, 2]):
-            with solara.Column(gap="2px"):
-                _html(dots.markup)
-                solara.Text(dots.caption, classes=["caption-dots"], style={"font-size": "12px", "color": "#444"})
-            with solara.Column(gap="2px"):
-                _html(squares.markup)
-                solara.Text(squares.caption, classes=["caption-squares"], style={"font-size": "12px", "color": "#444"})
-                _html(legend)
-    with solara.Columns([1, 1]):
-        ChartCard(C.stage_populations(r, snap.stages))
-        ChartCard(C.cumulative_profit([("profit", r, "#6a3d9a")]))
-    with solara.Columns([1, 1]):
+
+    def customers_card():
+        dots = C.sample_dots(ctrl.sample, codes, r.stage_names, r.churned_stages, day=snap.day, palette=palette)
+        squares = C.aggregate_squares(codes, r.stage_names, r.churned_stages, day=snap.day, palette=palette,
+                                      titled=not projector)  # in projector mode the caption says it, in large type
+        legend = C.stage_legend(r.stage_names, r.churned_stages, squares.data["counts"], texts)
+        if projector:
+            legend = C.for_projector(legend, *look)
+        with solara.Card("Customers", margin=0, elevation=1):
+            with solara.Columns([3, 2]):
+                with solara.Column(gap="2px"):
+                    _html(dots.markup)
+                    solara.Text(dots.caption, classes=["caption-dots"], style={"font-size": "12px", "color": "#444"})
+                with solara.Column(gap="2px"):
+                    _html(squares.markup if not projector else C.for_projector(squares.markup, *look))
+                    solara.Text(squares.caption, classes=["caption-squares"], style={"font-size": "12px", "color": "#444"})
+                    _html(legend)
+
+    def flows_card():
         with solara.Column(gap="0"):
             solara.ToggleButtonsSingle(value=period, values=list(C.FLOW_PERIODS), on_value=set_period, dense=True)
-            ChartCard(C.stage_flows(r, period))
-        ChartCard(C.cohort_retention(r))
+            ChartCard(C.stage_flows(r, period), projector=look)
+
+    figures = {
+        "Customers": customers_card,
+        "Stages": lambda: ChartCard(C.stage_populations(r, snap.stages), projector=look),
+        "Moves": flows_card,
+        "Retention": lambda: ChartCard(C.cohort_retention(r), projector=look),
+        "Money": lambda: ChartCard(C.money(r), projector=look),
+        "Profit": lambda: ChartCard(C.cumulative_profit([("profit", r, "#6a3d9a")]), projector=look),
+        "LTV/CAC": lambda: ChartCard(C.ltv_cac([("LTV/CAC", list(snap.history), "#111")]), extra=C.channel_table(r),
+                                     projector=look),
+    }
+    if projector:
+        with solara.Column(gap="6px", classes=["projector-slides"]):
+            with solara.Row(gap="8px", style={"align-items": "center", "flex-wrap": "wrap"}):
+                solara.Button(icon_name="mdi-chevron-left", on_click=lambda: set_slide((slide - 1) % len(SLIDES)),
+                              outlined=True, classes=["slide-previous"], attributes={"aria-label": "Previous figure"})
+                solara.ToggleButtonsSingle(value=SLIDES[slide], values=list(SLIDES),
+                                           on_value=lambda name: set_slide(SLIDES.index(name)), classes=["slide-names"])
+                solara.Button(icon_name="mdi-chevron-right", on_click=lambda: set_slide((slide + 1) % len(SLIDES)),
+                              outlined=True, classes=["slide-next"], attributes={"aria-label": "Next figure"})
+            with solara.Column(classes=["projector-slide"], gap="0").key(f"slide-{slide}"):
+                figures[SLIDES[slide]]()
+        return
+    figures["Customers"]()
     with solara.Columns([1, 1]):
-        ChartCard(C.money(r))
-        ChartCard(C.ltv_cac([("LTV/CAC", list(snap.history), "#111")]), extra=C.channel_table(r))
+        figures["Stages"]()
+        figures["Profit"]()
+    with solara.Columns([1, 1]):
+        figures["Moves"]()
+        figures["Retention"]()
+    with solara.Columns([1, 1]):
+        figures["Money"]()
+        figures["LTV/CAC"]()
     with solara.Columns([1, 1]):
         with solara.Card("What am I looking at?", margin=0, elevation=1):
             title, text = X.framework_text(ctrl.scenario)
@@ -532,13 +597,15 @@ def _esc(text) -> str:
 
 
 @solara.component
-def Main(ctrl: Controller, ui: solara.Reactive):
+def Main(ctrl: Controller, ui: solara.Reactive, projector: bool = False):
     tab, set_tab = solara.use_state(0)
     Guarded(ctrl, "the status line", lambda: StatusLine(ctrl))
+    if projector:  # no sidebar: the run controls above the figures
+        Guarded(ctrl, "the run controls", lambda: RunControls(ctrl, ui, compact=True))
     with solara.lab.Tabs(value=tab, on_value=set_tab, lazy=True):
         with solara.lab.Tab("Live"):
             if tab == 0:
-                Guarded(ctrl, "the Live tab", lambda: LiveView(ctrl))
+                Guarded(ctrl, "the Live tab", lambda: LiveView(ctrl, projector))
         with solara.lab.Tab("Compare A/B"):
             if tab == 1:
                 Guarded(ctrl, "the Compare tab", lambda: CompareView(ctrl, ui))
@@ -573,14 +640,19 @@ def Session():
     """One classroom session: its own controller and models."""
     ctrl = solara.use_memo(start_controller, [])
     ui = solara.use_reactive(0)
+    router = solara.use_router()
+    projector = solara.use_reactive("projector=1" in (router.search or "").split("&"))
     _ = ui.value  # re-render the layout when the scenario or levers change
     solara.Title(TITLE)
-    solara.Style(CSS)
+    solara.Style(CSS + (PROJECTOR_CSS if projector.value else ""))
     with solara.AppBar():
         solara.AppBarTitle(TITLE)
-    with solara.Sidebar():
-        Sidebar(ctrl, ui)
-    Main(ctrl, ui)
+        solara.Switch(label="Projector", value=projector, classes=["projector-toggle"])
+    if not projector.value:
+        with solara.Sidebar():
+            Sidebar(ctrl, ui)
+    with solara.Column(classes=["projector"] if projector.value else [], gap="8px"):
+        Main(ctrl, ui, projector.value)
 
 
 page = Page

@@ -17,6 +17,8 @@ Modules, by chart family (everything is importable from here):
   each in a fixed place), :func:`aggregate_squares` (the whole population, 200 squares),
   :func:`customer_dots` (one dot per customer up to :data:`lifecycle.app.limits.DOT_VIEW_LIMIT`),
   :func:`stage_legend`;
+- :mod:`~lifecycle.app.charts.projector`: :func:`for_projector` (a figure restyled for a projector:
+  large type, dark text, thick lines, the Okabe-Ito stage palette of :func:`projector_palette`);
 - :mod:`~lifecycle.app.charts.tables`: HTML tables :func:`channel_table` and :func:`comparison_table`.
 
 All text that comes from a scenario (stage, channel, tier names) is escaped: an uploaded file can
@@ -28,11 +30,13 @@ from __future__ import annotations
 from lifecycle.app.charts.base import FLOW_PERIODS, MAX_POINTS, Figure, fmt, line_chart, stage_colors
 from lifecycle.app.charts.customers import aggregate_squares, customer_dots, sample_dots, stage_legend
 from lifecycle.app.charts.lifecycle import cohort_retention, stage_flows, stage_populations
+from lifecycle.app.charts.projector import MIN_FONT, OKABE_ITO, for_projector, projector_palette
 from lifecycle.app.charts.money import cumulative_profit, ltv_cac, money, retention_compare
 from lifecycle.app.charts.tables import channel_table, comparison_table
 
 __all__ = [
     "Figure", "stage_colors", "stage_populations", "stage_flows", "cohort_retention", "money",
     "cumulative_profit", "ltv_cac", "retention_compare", "customer_dots", "sample_dots", "aggregate_squares", "stage_legend", "channel_table",
-    "comparison_table", "MAX_POINTS", "FLOW_PERIODS", "fmt", "line_chart",
+    "comparison_table", "MAX_POINTS", "FLOW_PERIODS", "fmt", "line_chart", "for_projector", "projector_palette",
+    "OKABE_ITO", "MIN_FONT",
 ]  # fmt: skip

@@ -106,12 +106,12 @@ def _thin(x: np.ndarray, *ys: np.ndarray) -> tuple:
     return (x[idx], *(y[idx] for y in ys))
 
 
-def _svg_open(kind: str, day: int, title: str, w: int = W, h: int = H, extra: str = "", font_size: int = 13) -> list[str]:
+def _svg_open(kind: str, day: int, title: str, w: int = W, h: int = H, extra: str = "") -> list[str]:
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="100%" style="max-width:{w}px;{FONT}" '
         f'data-chart="{_e(kind)}" data-day="{day}" role="img" aria-label="{_e(title)}"{extra}>',
         f"<title>{_e(title)}</title>",
-        f'<text x="8" y="{int(font_size * 1.25)}" font-size="{font_size}" font-weight="600" fill="#222">{_e(title)}</text>',
+        f'<text x="8" y="16" font-size="13" font-weight="600" fill="#222">{_e(title)}</text>',
     ]
 
 

@@ -71,7 +71,7 @@ def customer_dots(stage_codes: np.ndarray, stage_names, churned, *, day: int = 0
     return Figure("dots", markup, caption, data)
 
 
-def _aggregate_squares(counts, names, colors, n, day, limit, data, kind: str = "dots", font_size: int = 13) -> Figure:
+def _aggregate_squares(counts, names, colors, n, day, limit, data, kind: str = "dots", titled: bool = True) -> Figure:
     cells = 200
     exact = counts / n * cells
     share = np.floor(exact).astype(int)
@@ -79,10 +79,12 @@ def _aggregate_squares(counts, names, colors, n, day, limit, data, kind: str = "
         share[k] += 1
     cols, size, gap = 20, 22, 3
     rows = cells // cols
-    top = max(28, int(font_size * 2.2))
+    top = 28 if titled else 8
     w, h = cols * (size + gap) + 10, rows * (size + gap) + top
     title = f"{n:,} customers: each square is 0.5%"
-    parts = _svg_open(kind, day, title, w, h, extra=f' data-customers="{n}" data-mode="aggregate"', font_size=font_size)
+    parts = _svg_open(kind, day, title, w, h, extra=f' data-customers="{n}" data-mode="aggregate"')
+    if not titled:
+        parts.pop()  # the visible title line; the accessible <title> stays
     k = 0
     for s, m in enumerate(share):
         for _ in range(int(m)):
@@ -155,8 +157,11 @@ def sample_dots(sample, stage_codes: np.ndarray, stage_names, churned, *, day: i
 
 
 def aggregate_squares(stage_codes: np.ndarray, stage_names, churned, *, day: int = 0, palette=None,
-                      font_size: int = 13) -> Figure:
-    """The whole population as 200 squares, each 0.5% of the customers, coloured by stage share."""
+                      titled: bool = True) -> Figure:
+    """The whole population as 200 squares, each 0.5% of the customers, coloured by stage share.
+
+    ``titled=False`` leaves out the title line inside the figure (the caption says the same).
+    """
     codes = np.asarray(stage_codes)
     n = int(codes.size)
     colors = list(palette) if palette is not None else stage_colors(stage_names, churned)
@@ -165,6 +170,6 @@ def aggregate_squares(stage_codes: np.ndarray, stage_names, churned, *, day: int
     data = {"customers": n, "counts": dict(zip(stage_names, counts.tolist()))}
     if n == 0:
         return Figure("squares", '<div style="color:#777">No customers yet.</div>', "No customers yet.", data)
-    fig = _aggregate_squares(counts, stage_names, colors, n, day, n, data, kind="squares", font_size=font_size)
+    fig = _aggregate_squares(counts, stage_names, colors, n, day, n, data, kind="squares", titled=titled)
     caption = f"All {n:,} customers: each square is 0.5% of them."
     return Figure("squares", fig.markup, caption, fig.data)

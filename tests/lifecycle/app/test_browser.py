@@ -418,6 +418,125 @@ def _followed_customers(page, url):
         "the dot view keeps its aspect (not squashed into stripes)"
 
 
+#: every visible text of the projector slide: (where, text, rendered px); SVG text measured through its CTM
+_TEXT_SIZES = """() => { const out = [], slide = document.querySelector('.projector-slide');
+  for (const t of slide.querySelectorAll('svg text')) { const r = t.getBoundingClientRect(); if (!r.width) continue;
+    out.push(['svg', t.textContent.slice(0, 30), parseFloat(getComputedStyle(t).fontSize) * t.ownerSVGElement.getScreenCTM().a]); }
+  const walker = document.createTreeWalker(slide, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) { const n = walker.currentNode, el = n.parentElement;
+    if (!n.textContent.trim() || el.closest('svg')) continue;
+    if (!el.getBoundingClientRect().width) continue;
+    out.push(['html', n.textContent.trim().slice(0, 30), parseFloat(getComputedStyle(el).fontSize)]); }
+  return out; }"""
+
+
+def test_projector_mode_is_legible_at_1024x768_and_1920x1080(server, browser, tmp_path):
+    """?projector=1: one figure per screen with navigation, no text under 18 px; the step render time at 5,000 customers."""
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    try:
+        _projector(page, server, tmp_path)
+    except Exception:
+        page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+        print(f"\nscreenshot of the failure: {tmp_path / 'failure.png'}")
+        raise
+    finally:
+        page.close()
+
+
+def _smallest_text(page) -> tuple[float, list]:
+    sizes = page.evaluate(_TEXT_SIZES)
+    assert sizes, "the slide has text"
+    smallest = min(size for _, _, size in sizes)
+    return smallest, [x for x in sizes if x[2] < 18]
+
+
+def _projector(page, url, tmp_path):
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(url + "?projector=1")
+    status = page.locator(".status-line")
+    expect(status).to_contain_text("day 0 of", timeout=60_000)
+    expect(page.locator(".projector-slide")).to_have_count(1)
+    expect(page.get_by_text("Customers at start")).to_have_count(0)  # no sidebar: the figures get the width
+    _set_speed(page, 9)
+    for _ in range(4):
+        day = _settled_status_day(page)
+        page.get_by_role("button", name="Step").click()
+        expect(status).to_contain_text(f"day {day + 30} of", timeout=30_000)
+    names = page.locator(".slide-names button")
+    count = names.count()
+    assert count == 7
+    seen = []
+    for k in range(count):
+        expect(names.nth(k)).to_have_class(re.compile("v-item--active"), timeout=10_000)
+        time.sleep(0.3)
+        smallest, small = _smallest_text(page)
+        assert not small, (names.nth(k).inner_text(), small)
+        seen.append((names.nth(k).inner_text(), round(smallest, 1)))
+        if k == 0:
+            page.screenshot(path=str(tmp_path / "projector.png"))
+        if k == 1:
+            page.screenshot(path=str(tmp_path / "projector_stages.png"))
+        page.locator(".slide-next").click()
+    expect(names.nth(0)).to_have_class(re.compile("v-item--active"), timeout=10_000)  # Next wraps round
+    print("\nprojector mode at 1024x768, smallest text per figure (px):", seen)
+    # stage colours: the Okabe-Ito palette
+    legend = page.locator("[data-legend=stages]").first.inner_html().lower()
+    assert "#0072b2" in legend and "#e69f00" in legend
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    for k in range(2):
+        time.sleep(0.5)
+        smallest, small = _smallest_text(page)
+        assert not small, small
+        page.locator(".slide-next").click()
+    page.screenshot(path=str(tmp_path / "projector_1920.png"))
+    page.set_viewport_size({"width": 1024, "height": 768})
+    names.nth(0).click()
+
+    # the toggle: off shows the sidebar (5,000 customers), on again times the steps on the Customers figure
+    page.locator(".projector-toggle label").click()
+    customers = page.get_by_label("Customers at start")
+    expect(customers).to_be_visible(timeout=10_000)
+    customers.fill(str(PERF_CUSTOMERS))
+    customers.press("Enter")
+    expect(status).to_contain_text(f"{PERF_CUSTOMERS:,} customers", timeout=15_000)
+    page.locator(".projector-toggle label").click()
+    expect(page.locator(".projector-slide")).to_have_count(1, timeout=10_000)
+    _set_speed(page, 1)
+    timings = []
+    for k in range(PERF_STEPS + 1):
+        day = _settled_status_day(page, "dots")
+        started = time.perf_counter()
+        page.get_by_role("button", name="Step").click()
+        page.wait_for_function(
+            "d => { const s = document.querySelector('[data-chart=dots]'); const t = document.querySelector('.status-line');"
+            " return s && +s.getAttribute('data-day') === d && t && t.textContent.includes('day ' + d + ' of'); }",
+            arg=day + 1, timeout=30_000)  # fmt: skip
+        if k:
+            timings.append(time.perf_counter() - started)
+    record = {"customers_at_start": PERF_CUSTOMERS, "mode": "projector, Customers figure", "viewport": "1024x768",
+              "seconds_per_step": [round(t, 4) for t in timings], "median_s": round(statistics.median(timings), 4),
+              "max_s": round(max(timings), 4), "loadavg": Path("/proc/loadavg").read_text().split()[:3]}
+    (tmp_path / "projector_render_times.json").write_text(json.dumps(record, indent=2))
+    print("projector mode render time per step at 5,000 customers:", json.dumps(record))
+    if os.environ.get("LIFECYCLE_UPDATE_DOCS_SCREENSHOT") == "1":
+        for name in ("projector.png", "projector_stages.png"):
+            shutil.copyfile(tmp_path / name, REPO / "docs" / f"classroom_{name}")
+    assert not errors, errors
+
+
+def _settled_status_day(page, chart: str = "stages") -> int:
+    """The day once the status line and ``chart`` (if on the screen) agree."""
+    page.wait_for_function(
+        "c => { const t = document.querySelector('.status-line'); if (!t) return false;"
+        " const m = t.textContent.match(/day (\\d+) of/); const s = document.querySelector(`[data-chart=${c}]`);"
+        " return m && (!s || +s.getAttribute('data-day') === +m[1]); }",
+        arg=chart, timeout=30_000)  # fmt: skip
+    return int(re.search(r"day (\d+) of", page.locator(".status-line").inner_text()).group(1))
+
+
 def test_a_plugin_policy_gets_its_lever_panel(plugin_server, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:

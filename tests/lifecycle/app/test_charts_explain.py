@@ -162,3 +162,18 @@ def test_policy_now_of_a_policy_of_ones_own_reads_its_lever_labels():
 
     assert X.policy_now(Gift(value=7)) == "Now: Gift value 7."
     assert X.policy_text(Gift()).startswith("test_gift 'test_gift': A small gift.")
+
+
+def test_projector_restyling_enlarges_text_darkens_it_and_uses_okabe_ito_for_stages():
+    """Every font at least MIN_FONT, grey text black, stage colours swapped for Okabe-Ito in one pass."""
+    from lifecycle.app.charts.projector import MIN_FONT, OKABE_ITO, PROJECTOR_GREYS, for_projector, projector_palette
+
+    names, churned = ["a", "b", "gone1", "gone2", "gone3", "gone4"], [False, False, True, True, True, True]
+    assert projector_palette(names, churned) == [OKABE_ITO[0], OKABE_ITO[1], *PROJECTOR_GREYS]
+    normal = C.stage_colors(names, churned)
+    markup = "".join(f'<rect fill="{c}"/>' for c in normal) + '<text font-size="10" fill="#555">t</text>'
+    out = for_projector(markup, names, churned)
+    assert [f'fill="{c}"' in out for c in projector_palette(names, churned)] == [True] * 6
+    assert out.count('fill="#222222"') == 1, "a colour already swapped is not swapped again"
+    assert f'font-size="{MIN_FONT}"' in out and 'fill="#000"' in out and "#555" not in out
+    assert 'font-size="30"' in for_projector('<text font-size="30">big</text>'), "large text stays large"
