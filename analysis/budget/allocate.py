@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analysis.budget.evaluate import Evaluator, Setting, setting_for
-from analysis.estimate import Estimate, mean_ci, paired
+from analysis.estimate import Estimate, mean_ci, paired, quantile_ci, share_ci, tail_mean, tail_mean_ci
 from analysis.budget.levers import (
-    OBJECTIVES, Lever, build_levers, equal_split, project_allocation, read_budget_config, request_levers,
+    OBJECTIVES, RISK_OBJECTIVES, Lever, LeverConfig, build_levers, display_names, equal_split, project_allocation,
+    read_budget_config, request_levers, resolve_lever,
 )  # fmt: skip
 from analysis.budget.optimise import METHODS, Trace, optimise
 from scenarios.errors import ConfigError
@@ -39,7 +40,9 @@ from scenarios.errors import ConfigError
 __all__ = ["allocate_budget", "BudgetResult", "Outcome", "Marginal", "FrontierPoint", "DEFAULT_REPLICATIONS"]
 
 DEFAULT_REPLICATIONS = 8
-METRICS = ("profit", "ltv_cac", "customers", "ltv", "cac")
+#: risk objectives judge a tail of the simulated years: 32 replications put 3 of them in the worst 10%
+RISK_REPLICATIONS = 32
+METRICS = ("profit", "ltv_cac", "customers", "ltv", "cac", "profit_raw")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Outcome:
     metrics: dict[str, Estimate]
     realised_spend: dict[str, float]  # lever -> mean realised money per day
     per_seed: dict[str, list[float]]
+    channel_spend: dict[str, float] = field(default_factory=dict)  # every channel, lever or not: money per day
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,12 @@ class BudgetResult:
     frontier: list[FrontierPoint] = field(default_factory=list)
     evaluations: int = 0
     seconds: float = 0.0
+    #: levers held at a set spend (``fix``) and scenario levers left out of the question (``levers``)
+    fixed: dict[str, float] = field(default_factory=dict)
+    held: dict[str, dict] = field(default_factory=dict)  # name -> kind and its own spend or coverage, unchanged
+    #: min_ltv_cac: whether the recommendation meets it (None without a target); when no allocation
+    #: tried does, the recommendation is the one closest to it on the report seeds
+    target_met: bool | None = None
 
     @property
     def allocation(self) -> dict[str, float]:
@@ -105,9 +115,31 @@ class BudgetResult:
         return {lv.name: x for lv, x in zip(self.levers, self.recommended.allocation)}
 
     def difference(self, other: Outcome, metric: str | None = None) -> Estimate:
-        """Recommended minus ``other`` on ``metric`` (default: the objective), paired over seeds."""
+        """Recommended minus ``other`` on ``metric`` (default: the objective), paired over seeds (a
+        risk objective: the difference of the two tails, with a paired bootstrap interval)."""
         m = metric or self.objective
+        if m in RISK_OBJECTIVES:
+            return risk_difference(self.recommended.per_seed["profit_raw"], other.per_seed["profit_raw"], m)
         return paired(self.recommended.per_seed[m], other.per_seed[m])
+
+    def target_message(self) -> str:
+        """What to say when no allocation reaches ``min_ltv_cac`` (the best value reachable, and the baselines')."""
+        def fig(o: Outcome) -> str:
+            e = o.metrics["ltv_cac"]
+            return f"{e.mean:.2f}" + ("" if e.ci_low is None else f" [{e.ci_low:.2f}, {e.ci_high:.2f}]")
+
+        alloc = ", ".join(f"{lv.name} {x:,.0f}" for lv, x in zip(self.levers, self.recommended.allocation))
+        return (f"{self.source}: no allocation of {self.budget:,.2f}/day reaches LTV/CAC >= {self.min_ltv_cac:g} "
+                f"({len(self.trace.trials)} tried; mean over {self.replications} independent seeds, 95% CI): the "
+                f"closest, {alloc}, reaches {fig(self.recommended)}; the current allocation {fig(self.current)}, "
+                f"the equal split {fig(self.equal)}. Lower --min-ltv-cac to at most "
+                f"{self.recommended.metrics['ltv_cac'].mean:.2f}, or change the budget or the levers")
+
+    def beats(self, other: Outcome) -> Estimate:
+        """Share of simulated years (report seeds: the same customers and luck) in which the
+        recommendation's raw profit exceeds ``other``'s, with its Wilson interval."""
+        a, b = np.asarray(self.recommended.per_seed["profit_raw"]), np.asarray(other.per_seed["profit_raw"])
+        return share_ci(int(np.sum(a > b)), int(a.size))
 
     def roi(self, outcome: Outcome) -> np.ndarray:
         """Per report seed: (profit - profit with nothing on the levers) / money spent on the levers."""
@@ -136,6 +168,8 @@ class BudgetResult:
 
 def _outcome(levers: list[Lever], x, reps: list[dict], days: int) -> Outcome:
     per_seed = {m: [r[m] for r in reps] for m in METRICS}
+    risk = {"profit_p10": quantile_ci(per_seed["profit_raw"], RISK_OBJECTIVES["profit_p10"]),
+            "profit_cvar10": tail_mean_ci(per_seed["profit_raw"], RISK_OBJECTIVES["profit_cvar10"])}
     spend = []
     for r in reps:
         total = 0.0
@@ -147,7 +181,101 @@ def _outcome(levers: list[Lever], x, reps: list[dict], days: int) -> Outcome:
     for lv in levers:
         key = "channel_spend" if lv.kind == "channel" else "policy_costs"
         realised[lv.name] = float(np.mean([r[key].get(lv.target, 0.0) for r in reps])) / days
-    return Outcome(tuple(float(v) for v in x), {m: mean_ci(per_seed[m]) for m in METRICS}, realised, per_seed)
+    channels = {name: float(np.mean([r["channel_spend"][name] for r in reps])) / days for name in reps[0]["channel_spend"]}
+    return Outcome(tuple(float(v) for v in x), {**{m: mean_ci(per_seed[m]) for m in METRICS}, **risk}, realised,
+                   per_seed, channels)
+
+
+def risk_difference(a, b, objective: str, *, resamples: int = 2000, seed: int = 0) -> Estimate:
+    """The tail measure of ``a`` minus that of ``b`` (paired seeds resampled together; seeded bootstrap)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    share = RISK_OBJECTIVES[objective]
+
+    def measure(x):
+        return np.quantile(x, share, axis=-1) if objective == "profit_p10" else _tail_rows(x, share)
+
+    value = float(measure(a) - measure(b))
+    if a.size < 2:
+        return Estimate(value, None, None, None, int(a.size))
+    idx = np.random.default_rng(seed).integers(0, a.size, size=(resamples, a.size))
+    boot = measure(a[idx]) - measure(b[idx])
+    lo, hi = np.quantile(boot, [0.025, 0.975])
+    return Estimate(value, float(boot.std(ddof=1)), float(lo), float(hi), int(a.size))
+
+
+def _tail_rows(x: np.ndarray, share: float):
+    if x.ndim == 1:
+        return tail_mean(x, share)
+    k = max(1, int(math.ceil(share * x.shape[-1] - 1e-9)))
+    return np.sort(x, axis=-1)[..., :k].mean(axis=-1)
+
+
+def lever_question(scenario, *, levers=None, fix=None, bounds=None, pacing=None):
+    """The scenario's ``[budget]`` table with the caller's choice of levers applied (returns a new
+    :class:`~scenarios.designs.BudgetConfig` and the names held at the scenario's own spend).
+
+    ``levers``: optimise only these (the others keep the scenario's spend and are not part of the
+    budget); ``fix``: name -> daily spend held exactly (added to the levers if not among them);
+    ``bounds``: name -> (min or None, max or None); ``pacing``: channel name -> relative spend per
+    equal block of the horizon. Levers the file lists keep their own min, max and pacing unless
+    overridden here.
+    """
+    cfg = read_budget_config(scenario)
+    if not (levers or fix or bounds or pacing):
+        return cfg, []
+    names = display_names(scenario)
+    listed = {resolve_lever(scenario, lc.name, "budget.levers"): lc for lc in (cfg.levers or [])}
+    if levers:
+        chosen = [resolve_lever(scenario, n, "levers") for n in levers]
+    elif cfg.levers is not None:
+        chosen = list(listed)
+    else:  # the default set: channels with a spend, every policy
+        chosen = [(r.kind, r.target) for r in request_levers(scenario, cfg.model_copy(update={"levers": None}), 1)]
+    updates: dict[tuple[str, str], dict] = {}
+    for what, table in (("fix", fix or {}), ("bounds", bounds or {}), ("pacing", pacing or {})):
+        for name, value in table.items():
+            key = resolve_lever(scenario, name, what)
+            if what == "fix":
+                v = float(value)
+                if not (math.isfinite(v) and v >= 0):
+                    raise ConfigError(f"fix: {name} = {value}: a held spend must be a finite number >= 0 (per day)")
+                updates.setdefault(key, {}).update(min=v, max=v)
+            elif what == "bounds":
+                lo, hi = value
+                updates.setdefault(key, {}).update({k: float(v) for k, v in (("min", lo), ("max", hi)) if v is not None})
+            else:
+                updates.setdefault(key, {})["pacing"] = [float(w) for w in value]
+            if key not in chosen:
+                if what != "fix":
+                    raise ConfigError(f"{what}: '{name}' is not one of the levers being optimised "
+                                      f"({', '.join(names[k] for k in chosen)})")
+                chosen.append(key)
+    out = []
+    for key in chosen:
+        base = listed.get(key)
+        fields = {"name": names[key], "min": None, "max": None, "pacing": "even"}
+        if base is not None:
+            fields.update(min=base.min, max=base.max, pacing=base.pacing)
+        fields.update(updates.get(key, {}))
+        try:
+            out.append(LeverConfig(**fields))
+        except ValueError as exc:  # pydantic: a bound out of range
+            raise ConfigError(f"lever '{names[key]}': {_first_error(exc)}") from None
+    held = [names[(k, t)] for k, t in _all_levers(scenario) if (k, t) not in chosen]
+    return cfg.model_copy(update={"levers": out, "total": None if levers else cfg.total}), held
+
+
+def _first_error(exc) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        e = errors()[0]
+        return f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}"
+    return str(exc)
+
+
+def _all_levers(scenario):
+    return [("channel", c.name) for c in scenario.config.channels if c.daily_spend > 0] + \
+        [("policy", p.name) for p in scenario.policies]
 
 
 def _check_money(value, what: str) -> None:
@@ -161,20 +289,27 @@ def _check_money(value, what: str) -> None:
 
 def allocate_budget(scenario, *, budget: float | None = None, objective: str | None = None,
                     horizon: int | None = None, customers: int | None = None, min_ltv_cac: float | None = None,
-                    replications: int = DEFAULT_REPLICATIONS, seed: int | None = None, frontier=(),
+                    replications: int | None = None, seed: int | None = None, frontier=(),
                     workers: int = 1, max_evaluations: int | None = None, smoothing: bool = True,
-                    method: str = "surrogate", marginal_returns: bool = True, progress=None) -> BudgetResult:
+                    method: str = "surrogate", marginal_returns: bool = True, levers=None, fix=None, bounds=None,
+                    pacing=None, progress=None) -> BudgetResult:
     """Recommend how to split a daily budget over the scenario's levers (see the module docstring).
 
     ``budget`` (per day) overrides ``[budget].total``; without either, the levers' current total is
-    used. ``method``: "surrogate" (default) or "cobyla" (:mod:`analysis.budget.optimise`).
+    used. ``levers``/``fix``/``bounds``/``pacing`` narrow the question (:func:`lever_question`); with
+    ``levers`` the budget is that of the chosen levers (default: their current spend). ``objective``:
+    profit, ltv_cac, customers (means), or profit_p10 / profit_cvar10 (risk: the 10th percentile of
+    profit over simulated years, or the mean of the worst 10%). ``replications``: 8 by default, 32
+    for a risk objective. ``method``: "surrogate" (default) or "cobyla" (:mod:`analysis.budget.optimise`).
     ``marginal_returns=False`` skips the finite differences of the report (one evaluation per lever).
-    ``progress(message)`` is called at each stage, if given.
+    ``progress(phase, done, total)`` is called as simulated worlds finish, if given.
     """
     t0 = time.perf_counter()
-    say = progress or (lambda msg: None)
-    cfg = read_budget_config(scenario)
+    tell = progress or (lambda phase, done, total: None)
+    cfg, held = lever_question(scenario, levers=levers, fix=fix, bounds=bounds, pacing=pacing)
     objective = objective or cfg.objective or "profit"
+    if replications is None:
+        replications = RISK_REPLICATIONS if objective in RISK_OBJECTIVES else DEFAULT_REPLICATIONS
     if method not in METHODS:
         raise ConfigError(f"method must be one of {', '.join(METHODS)}; got '{method}'")
     if objective not in OBJECTIVES:
@@ -202,7 +337,8 @@ def allocate_budget(scenario, *, budget: float | None = None, objective: str | N
 
     with Evaluator(scenario, customers=n0, days=days, replications=replications, seed=seed,
                    workers=workers, smoothing=smoothing) as ev:
-        say("measuring each policy lever's full-coverage cost")
+        phase = _Phases(tell, ev)
+        phase.start("measuring policy costs", 1)
         channels = {c.name: float(c.daily_spend) for c in scenario.config.channels}
         full = Setting(tuple((r.target, channels[r.target]) for r in requests if r.kind == "channel"),
                        tuple((r.target, 1.0) for r in requests if r.kind == "policy"),
@@ -225,7 +361,7 @@ def allocate_budget(scenario, *, budget: float | None = None, objective: str | N
         n_policies = sum(lv.kind == "policy" and lv.hi > lv.lo for lv in levers)
         max_ev = max_evaluations or (8 * (n_policies + 1) + 2 if method == "surrogate" else max(20, 8 * n_free + 8))
 
-        say(f"optimising {len(levers)} levers by {method} ({max_ev} evaluations at most, {replications} seeds each)")
+        phase.start(f"searching {len(levers)} levers", max_ev)
         x_eq = equal_split(levers, total)
         x_cur = np.array([lv.current for lv in levers])
         zero = np.zeros(len(levers))
@@ -234,7 +370,7 @@ def allocate_budget(scenario, *, budget: float | None = None, objective: str | N
         trace = _optimise(ev, levers, total, objective, x_eq, x_cur, min_ltv_cac, max_ev, method)
         x_rec = np.array(trace.best.allocation)
 
-        say("simulating the recommendation and the baselines on independent seeds")
+        phase.start("report on independent seeds", 4 + (len(levers) if marginal_returns else 0))
         steps = [_step(lv, x, total) for lv, x in zip(levers, x_rec)]
         probes = []
         for i, (delta, direction) in enumerate(steps if marginal_returns else []):
@@ -244,17 +380,32 @@ def allocate_budget(scenario, *, budget: float | None = None, objective: str | N
         allx = [x_rec, x_eq, x_cur, zero] + probes
         out = ev.evaluate_many([setting_for(levers, x) for x in allx], "report")
         rec, eq, cur, nil = (_outcome(levers, x, r, days) for x, r in zip(allx[:4], out[:4]))
+        target_met = None
+        if min_ltv_cac is not None:
+            target_met = trace.constraint_met
+            if not target_met:  # closest to the target, judged on the seeds the report shows
+                rec = max((rec, cur, eq), key=lambda o: o.metrics["ltv_cac"].mean)
+                x_rec = np.array(rec.allocation)
+                steps = [_step(lv, x, total) for lv, x in zip(levers, x_rec)]
+                out = out[:4] + _probes(ev, levers, x_rec, steps, marginal_returns)
+                target_met = bool(rec.metrics["ltv_cac"].mean >= min_ltv_cac)
         marginals = []
         for lv, (delta, direction), r in zip(levers, steps, out[4:]):
             probe_o = _outcome(levers, x_rec, r, days)
             sign = 1.0 if direction == "next" else -1.0
-            d_obj = sign * (np.array(probe_o.per_seed[objective]) - np.array(rec.per_seed[objective])) / delta
+            if objective in RISK_OBJECTIVES:
+                e = risk_difference(probe_o.per_seed["profit_raw"], rec.per_seed["profit_raw"], objective)
+                k = sign / delta
+                lo, hi = (None, None) if e.ci_low is None else sorted((k * e.ci_low, k * e.ci_high))
+                d_obj = Estimate(k * e.mean, None if e.se is None else abs(k) * e.se, lo, hi, e.n)
+            else:
+                d_obj = mean_ci(sign * (np.array(probe_o.per_seed[objective]) - np.array(rec.per_seed[objective])) / delta)
             d_pro = sign * (np.array(probe_o.per_seed["profit"]) - np.array(rec.per_seed["profit"])) / (delta * days)
-            marginals.append(Marginal(lv.name, delta, direction, mean_ci(d_obj), mean_ci(d_pro)))
+            marginals.append(Marginal(lv.name, delta, direction, d_obj, mean_ci(d_pro)))
 
         points, warm = [], trace.model
         for b in sorted(levels, key=lambda b: abs(b - total)):  # nearest budget first: each warm-starts the next
-            say(f"frontier: optimising a budget of {b:,.2f}/day")
+            phase.start(f"frontier {b:,.0f}/day", max_ev + 1)
             lv_b = build_levers(scenario, requests, costs, b)
             scaled = project_allocation(x_rec * (b / total) if total > 0 else equal_split(lv_b, b), b,
                                         [v.lo for v in lv_b], [v.hi for v in lv_b])
@@ -265,14 +416,63 @@ def allocate_budget(scenario, *, budget: float | None = None, objective: str | N
             ob = _outcome(lv_b, xb, ev.evaluate(setting_for(lv_b, xb), "report"), days)
             points.append(FrontierPoint(b, tuple(float(v) for v in xb), ob, tr.constraint_met))
         points.sort(key=lambda p: p.budget)
+        phase.end()
         sims = ev.simulations
+    fixed = {lv.name: lv.lo for lv in levers if lv.hi == lv.lo and fix and lv.name in _fixed_names(scenario, fix)}
+    held_spend = {}
+    for name in held:  # outside the question: the scenario's own spend (channels) or coverage (policies)
+        kind, target = resolve_lever(scenario, name, "levers")
+        held_spend[name] = ({"kind": kind, "daily_spend": channels[target]} if kind == "channel"
+                            else {"kind": kind, "coverage": _coverage(scenario, target)})
 
     return BudgetResult(
         scenario=scenario.name, source=scenario.source, objective=objective, budget=float(total), days=days,
         customers=n0, replications=replications, seed=seed, smoothing=smoothing, min_ltv_cac=min_ltv_cac,
         levers=levers, excluded=excluded, recommended=rec, equal=eq, current=cur, zero=nil, trace=trace,
         marginals=marginals, frontier=points, evaluations=sims, seconds=time.perf_counter() - t0,
+        fixed=fixed, held=held_spend, target_met=target_met,
     )  # fmt: skip
+
+
+def _fixed_names(scenario, fix) -> set[str]:
+    names = display_names(scenario)
+    return {names[resolve_lever(scenario, n, "fix")] for n in fix}
+
+
+def _probes(ev, levers, x, steps, marginal_returns) -> list:
+    ys = []
+    for i, (delta, direction) in enumerate(steps if marginal_returns else []):
+        y = x.copy()
+        y[i] += delta if direction == "next" else -delta
+        ys.append(y)
+    return ev.evaluate_many([setting_for(levers, y) for y in ys], "report") if ys else []
+
+
+class _Phases:
+    """Reports progress as ``tell(phase, done, total)``, counting simulated worlds (a phase's total
+    is in allocations, each one world per :data:`~analysis.budget.evaluate.REPLICAS_PER_WORLD`
+    replications; a search may stop before its bound, and then jumps to the end)."""
+
+    def __init__(self, tell, evaluator) -> None:
+        self.tell, self.ev = tell, evaluator
+        self.label, self.done, self.total = None, 0, 0
+        self.per = len(evaluator.worlds["opt"])
+        evaluator.on_world = self._world
+
+    def start(self, label: str, allocations: int) -> None:
+        self.end()
+        self.label, self.done, self.total = label, 0, max(1, allocations) * self.per
+        self.tell(label, 0, self.total)
+
+    def _world(self) -> None:
+        if self.label is not None:
+            self.done = min(self.total, self.done + 1)
+            self.tell(self.label, self.done, self.total)
+
+    def end(self) -> None:
+        if self.label is not None and self.done < self.total:
+            self.tell(self.label, self.total, self.total)
+        self.label = None
 
 
 def _optimise(ev, levers, budget, objective, x_eq, x_cur, min_ltv_cac, max_ev, method, warm_start=None) -> Trace:

@@ -153,7 +153,8 @@ def run_metrics(result, model, days: int, profiles: dict | None = None, *, smoot
             day = acq[mask]
             paid_days[name] = (np.bincount(day, minlength=days)[:days].astype(float),
                                np.bincount(day, weights=net[mask], minlength=days)[:days],
-                               np.bincount(day, weights=c["value"][mask], minlength=days)[:days])
+                               np.bincount(day, weights=c["value"][mask], minlength=days)[:days],
+                               np.bincount(day, weights=net[mask] ** 2, minlength=days)[:days])
         out.append({
             "profit": float(profit[r]),
             "acquired_value": float(value[r]),
@@ -168,7 +169,8 @@ def run_metrics(result, model, days: int, profiles: dict | None = None, *, smoot
             "acquisition_spend": spend_total,
             "policy_costs": {name: float(model.policy_cost_by_replica[i, r]) for i, name in enumerate(policy_names)},
             "channel_spend": {name: float(v) / R for name, v in zip(result.channel_names, spend_world)},
-            "paid_by_day": paid_days,  # channel -> (customers, net value, discounted value) per acquisition day
+            # channel -> (customers, net value, discounted value, squared net value) per acquisition day
+            "paid_by_day": paid_days,
         })  # fmt: skip
     return out
 
@@ -236,7 +238,9 @@ class Evaluator:
         self.simulations = 0  # replications simulated (a world of R replications counts R)
         self.worlds_run = 0
         self._cache: dict = {}
-        self._spare: list[tuple] = []  # (key, setting, seed set): run when a batch leaves a worker idle
+        self._spare: list[tuple] = []
+        #: called with no argument as each world finishes (progress)
+        self.on_world = None  # (key, setting, seed set): run when a batch leaves a worker idle
         self._runner = Runner(workers=self.workers)
         self._base_spend = {c.name: float(c.daily_spend) for c in scenario.config.channels}
         self._base_coverage = {p.name: float(p.params.coverage) for p in scenario.policies}
@@ -304,4 +308,5 @@ class Evaluator:
     def _run(self, tasks: list) -> list[list[dict]]:
         self.simulations += sum(t[-1] for t in tasks)
         self.worlds_run += len(tasks)
-        return self._runner.map(_work, tasks)
+        hook = self.on_world
+        return self._runner.map(_work, tasks, progress=None if hook is None else (lambda n: hook()))

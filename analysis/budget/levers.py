@@ -35,11 +35,14 @@ from scenarios.errors import ConfigError
 from sim.acquisition import expected_customers
 
 __all__ = [
-    "BudgetConfig", "LeverConfig", "LeverRequest", "Lever", "OBJECTIVES", "read_budget_config",
-    "request_levers", "build_levers", "project_allocation", "equal_split", "pacing_weights",
+    "BudgetConfig", "LeverConfig", "LeverRequest", "Lever", "OBJECTIVES", "RISK_OBJECTIVES", "read_budget_config",
+    "request_levers", "resolve_lever", "build_levers", "project_allocation", "equal_split", "pacing_weights",
 ]  # fmt: skip
 
-OBJECTIVES = ("profit", "ltv_cac", "customers")
+OBJECTIVES = ("profit", "ltv_cac", "customers", "profit_p10", "profit_cvar10")
+#: objectives about the spread of simulated profit, not its mean: the 10th percentile of profit over
+#: simulated years, and the mean of the worst 10% of them (CVaR); both judged on raw (unsmoothed) profit
+RISK_OBJECTIVES = {"profit_p10": 0.1, "profit_cvar10": 0.1}
 
 
 def read_budget_config(scenario) -> BudgetConfig:
@@ -122,6 +125,12 @@ def _resolve(scenario, name: str, where: str) -> tuple[str, str]:
         return "policy", name
     known = ", ".join(sorted(display_names(scenario).values()))
     raise ConfigError(f"{where}: unknown lever '{name}'; the levers are the channels and policies: {known}")
+
+
+def resolve_lever(scenario, name: str, where: str) -> tuple[str, str]:
+    """``(kind, target)`` of a lever named ``name`` (``channel:x`` / ``policy:x`` where both exist);
+    a :class:`ConfigError` naming ``where`` and the levers there are otherwise."""
+    return _resolve(scenario, name, where)
 
 
 def _check_curve(scenario, channel: str, where: str) -> None:

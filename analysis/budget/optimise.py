@@ -41,7 +41,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analysis.budget.evaluate import Evaluator, setting_for
-from analysis.budget.levers import Lever, project_allocation
+from analysis.budget.levers import RISK_OBJECTIVES, Lever, project_allocation
+from analysis.estimate import tail_mean
 
 __all__ = ["optimise", "Trial", "Trace", "objective_value", "METHODS", "RHOBEG", "TOL"]
 
@@ -52,7 +53,12 @@ TOL = 0.02
 
 
 def objective_value(reps: list[dict], objective: str) -> float:
-    """Mean of a metric over replications (an undefined LTV/CAC counts as 0)."""
+    """Mean of a metric over replications (an undefined LTV/CAC counts as 0); for a risk objective
+    the 10th percentile or the worst-10% mean of raw profit over them."""
+    if objective in RISK_OBJECTIVES:
+        raw = np.array([r["profit_raw"] for r in reps])
+        share = RISK_OBJECTIVES[objective]
+        return float(np.quantile(raw, share)) if objective == "profit_p10" else tail_mean(raw, share)
     return float(np.mean([r[objective] if math.isfinite(r[objective]) else 0.0 for r in reps]))
 
 
@@ -173,7 +179,7 @@ def _surrogate(search: _Search, free: np.ndarray, max_evaluations: int, tol: flo
             stop = "converged: the surrogate's optimum is the current allocation"
         if stop is None:
             predicted = model.predict(proposal)
-            pred = predicted["ltv_cac"] if search.objective == "ltv_cac" else predicted[search.objective]
+            pred = predicted[search.objective]
             trial, new_reps = search.run([proposal], predicted=pred)[0]
             if search.merit(trial) > search.merit(current):
                 current, x, reps = trial, np.array(trial.allocation), new_reps
@@ -207,8 +213,8 @@ def _solve(model, search: _Search, lo_tr: np.ndarray, hi_tr: np.ndarray) -> np.n
     budget, objective, target = search.budget, search.objective, search.min_ltv_cac
     scale_x = max(budget, 1.0)
     base = model.predict(model.x)
-    scale_f = {"profit": max(1.0, budget * model.days), "customers": max(1.0, abs(base["customers"])),
-               "ltv_cac": max(1e-9, abs(base["ltv_cac"]))}[objective]
+    scale_f = {"customers": max(1.0, abs(base["customers"])),
+               "ltv_cac": max(1e-9, abs(base["ltv_cac"]))}.get(objective, max(1.0, budget * model.days))
 
     def f(u):
         return -model.predict(u * scale_x)[objective] / scale_f
@@ -235,7 +241,7 @@ def _cobyla(search: _Search, free: np.ndarray, max_evaluations: int, tol: float)
     V = null_space(d[None, :])  # orthonormal; keeps d . z (the spend on free levers) fixed
     ref = trace.trials[0].objective
     days = search.ev.days
-    scale = {"profit": max(1.0, budget * days), "customers": max(1.0, abs(ref)), "ltv_cac": max(1e-9, abs(ref))}
+    scale = {"customers": max(1.0, abs(ref)), "ltv_cac": max(1e-9, abs(ref))}
     start = np.array(search.best().allocation)
     # start halfway between the best start and the centre (every free lever at the same share of its
     # range): strictly inside the box, so COBYLA's first simplex is not cut by the bounds
@@ -250,7 +256,7 @@ def _cobyla(search: _Search, free: np.ndarray, max_evaluations: int, tol: float)
         return x
 
     def f(y):
-        return -(search.run([point(y)])[0][0].objective - ref) / scale[search.objective]
+        return -(search.run([point(y)])[0][0].objective - ref) / scale.get(search.objective, max(1.0, budget * days))
 
     cons = [LinearConstraint(V, -z0, 1.0 - z0)]
     if search.min_ltv_cac is not None:

@@ -115,3 +115,31 @@ def progress(total: int, label: str):
 
     bar = tqdm(total=total, desc=label, unit="day", leave=False, file=sys.stderr)
     return bar.update, bar.close
+
+
+class phase_bars:
+    """Progress of a workflow in phases: ``bars(phase, done, total)`` keeps one tqdm bar (with ETA)
+    per phase on a terminal; nothing without a terminal or when not ``enabled`` (e.g. ``--json``)."""
+
+    def __init__(self, *, enabled: bool = True) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.bar = None
+        self.phase = None
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        if phase != self.phase:
+            self.close()
+            self.phase = phase
+            self.bar = tqdm(total=total, desc=phase, unit="world", leave=False, file=sys.stderr)
+        self.bar.total = total
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        self.bar, self.phase = None, None
