@@ -88,6 +88,56 @@ def _loglik_and_grad(theta: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.nda
     return ll, np.stack([d_r, d_alpha, d_a, d_b])
 
 
+class _FactoredLikelihood:
+    """The weighted BG/NBD log-likelihood of many customers, evaluated on distinct values.
+
+    Customers are the distinct ``(x, t_x, T)`` rows with weights ``w``; every special function
+    depends on one of them only, so it is evaluated once per distinct ``x`` (tens of values),
+    ``t_x`` or ``T`` (hundreds) and gathered, which leaves a few cheap operations per row. The
+    formulas are those of :func:`_loglik_and_grad`, term by term.
+    """
+
+    def __init__(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray) -> None:
+        self.xs, self.ix = np.unique(x, return_inverse=True)
+        self.txs, self.itx = np.unique(tx, return_inverse=True)
+        self.Ts, self.iT = np.unique(T, return_inverse=True)
+        self.w = w
+        self.has = self.xs[self.ix] > 0
+        self.total = float(w.sum())
+
+    def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """(sum of w log L, its gradient w.r.t. (r, alpha, a, b))."""
+        r, alpha, a, b = theta
+        xs, ix, w = self.xs, self.ix, self.w
+        has_x = xs > 0
+        rx = (r + xs)[ix]
+        a12 = (special.gammaln(r + xs) - special.gammaln(r) + r * np.log(alpha)
+               + special.gammaln(a + b) + special.gammaln(b + xs) - special.gammaln(b)
+               - special.gammaln(a + b + xs))
+        log_T = np.log(alpha + self.Ts)[self.iT]
+        log_tx = np.log(alpha + self.txs)[self.itx]
+        bx1 = np.where(has_x, b + xs - 1.0, 1.0)
+        c4 = np.where(has_x, np.log(a) - np.log(bx1), -np.inf)[ix]
+        a3 = -rx * log_T
+        a4 = c4 - rx * log_tx
+        mix = np.logaddexp(a3, a4)
+        share = np.exp(a4 - mix)  # share of the "dropped out after the last purchase" term
+        ww = w * share
+        value = float(np.dot(w, a12[ix] + mix))
+        count_x = np.bincount(ix, weights=w, minlength=xs.size)  # weight per distinct x
+        share_x = np.bincount(ix, weights=ww, minlength=xs.size)
+        d_r = (float(np.dot(count_x, special.digamma(r + xs))) - self.total * (special.digamma(r) - np.log(alpha))
+               - float(np.dot(w - ww, log_T)) - float(np.dot(ww, log_tx)))
+        d_alpha = (self.total * r / alpha - float(np.dot((w - ww) * rx, 1.0 / (alpha + self.Ts)[self.iT]))
+                   - float(np.dot(ww * rx, 1.0 / (alpha + self.txs)[self.itx])))
+        psi_ab = special.digamma(a + b)
+        psi_abx = special.digamma(a + b + xs)
+        d_a = self.total * psi_ab - float(np.dot(count_x, psi_abx)) + float(share_x.sum()) / a
+        d_b = (self.total * (psi_ab - special.digamma(b)) + float(np.dot(count_x, special.digamma(b + xs) - psi_abx))
+               - float(np.dot(share_x, 1.0 / bx1)))
+        return value, np.array([d_r, d_alpha, d_a, d_b])
+
+
 def bgnbd_log_likelihood(params: ParamsLike, frequency: ArrayLike, recency: ArrayLike,
                          T: ArrayLike) -> np.ndarray:
     """Per-customer BG/NBD log-likelihood, computed in log space.
@@ -352,12 +402,13 @@ class BetaGeoModel(MLEModel):
             raise ConfigError(f"{type(self).__name__}.fit: the summary has no customers")
         ux, utx, uT, w = _compress(x, tx, t_age)
         total = float(w.sum())
+        likelihood = _FactoredLikelihood(ux, utx, uT, w)
 
         def objective(z: np.ndarray):
             theta = np.exp(z)
-            ll, g = _loglik_and_grad(theta, ux, utx, uT)
-            value = -float(np.dot(w, ll)) / total
-            grad = -(g @ w) / total * theta  # chain rule to log-parameters
+            ll, g = likelihood(theta)
+            value = -ll / total
+            grad = -g / total * theta  # chain rule to log-parameters
             if not np.isfinite(value):
                 return np.inf, np.zeros_like(z)
             return value, grad

@@ -56,6 +56,47 @@ def _loglik_and_grad(theta: np.ndarray, x: np.ndarray, m: np.ndarray):
     return ll, np.stack([d_p, d_q, d_g])
 
 
+class _SummedLikelihood:
+    """The summed Gamma-Gamma log-likelihood of many customers and its gradient.
+
+    The terms of :func:`_loglik_and_grad` are split into sums fixed by the data (of ``log m``,
+    ``x log m``, ``x log x``), special functions of the distinct frequencies, and the two sums
+    over customers that move with ``gamma`` (of ``log(gamma + x m)`` and ``1 / (gamma + x m)``).
+    """
+
+    def __init__(self, x: np.ndarray, m: np.ndarray) -> None:
+        self.x, self.m = x, m
+        self.xs, ix = np.unique(x, return_inverse=True)
+        self.count = np.bincount(ix, minlength=self.xs.size).astype(float)
+        log_m, log_x = np.log(m), np.log(x)
+        self.n = float(x.size)
+        self.sum_log_m = float(log_m.sum())
+        self.sum_x_log_m = float(np.dot(x, log_m))
+        self.sum_x_log_x = float(np.dot(x, log_x))
+
+    def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """(sum of log L, its gradient w.r.t. (p, q, gamma))."""
+        p, q, g = theta
+        xs, count = self.xs, self.count
+        gxm = g + self.x * self.m
+        log_gxm = np.log(gxm)
+        s_log = float(log_gxm.sum())
+        s_x_log = float(np.dot(self.x, log_gxm))
+        inv = 1.0 / gxm
+        s_inv = float(inv.sum())
+        s_x_inv = float(np.dot(self.x, inv))
+        pxs = p * xs
+        value = (float(np.dot(count, special.gammaln(pxs + q) - special.gammaln(pxs)))
+                 + self.n * (q * np.log(g) - special.gammaln(q))
+                 + p * self.sum_x_log_m - self.sum_log_m + p * self.sum_x_log_x - p * s_x_log - q * s_log)
+        psi_pxq = special.digamma(pxs + q)
+        d_p = (float(np.dot(count * xs, psi_pxq - special.digamma(pxs)))
+               + self.sum_x_log_m + self.sum_x_log_x - s_x_log)
+        d_q = float(np.dot(count, psi_pxq)) - self.n * (special.digamma(q) - np.log(g)) - s_log
+        d_g = self.n * q / g - p * s_x_inv - q * s_inv
+        return value, np.array([d_p, d_q, d_g])
+
+
 def _check_pairs(x, m, owner: str) -> tuple[np.ndarray, np.ndarray]:
     x = np.atleast_1d(np.asarray(x, dtype=float))
     m = np.atleast_1d(np.asarray(m, dtype=float))
@@ -177,14 +218,15 @@ class GammaGammaModel(MLEModel):
             raise ConfigError(f"{owner}.fit: needs at least 3 repeat customers with positive "
                               f"spend; got {x.size}")
         n = float(x.size)
+        likelihood = _SummedLikelihood(x, m)
 
         def objective(z: np.ndarray):
             theta = np.exp(z)
-            ll, g = _loglik_and_grad(theta, x, m)
-            value = -float(ll.sum()) / n
+            ll, g = likelihood(theta)
+            value = -ll / n
             if not np.isfinite(value):
                 return np.inf, np.zeros_like(z)
-            return value, -(g.sum(axis=1)) / n * theta
+            return value, -g / n * theta
 
         init = self.init
         if init is None:

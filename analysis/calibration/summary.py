@@ -65,7 +65,8 @@ class RFMSummary:
     table : pandas.DataFrame
         Indexed by customer. Columns ``first_purchase``, ``frequency``, ``recency``, ``T``,
         ``monetary_value``, ``n_transactions`` (x + 1), ``total_spend`` (calibration),
-        ``days_since_last``, ``r_score``, ``f_score``, ``m_score``, ``rfm_score`` (e.g. "545"),
+        ``days_since_last``, ``r_score``, ``f_score``, ``m_score``, ``rfm_score`` (e.g. "545",
+        categorical),
         ``segment``; plus ``frequency_holdout``, ``spend_holdout`` and ``duration_holdout``
         when a holdout end was given.
     calibration_end, holdout_end : pandas.Timestamp
@@ -162,8 +163,11 @@ def _scores(values: np.ndarray) -> np.ndarray:
     n = values.size
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    below = pd.Series(values).rank(method="min").to_numpy() - 1.0
-    return (1 + np.floor(5.0 * below / n)).astype(np.int64).clip(1, 5)
+    # 1 + floor(5 b / n) >= 1 + k exactly when b >= ceil(k n / 5), that is when the value exceeds
+    # the ceil(k n / 5)-th smallest: four order statistics instead of a rank per customer
+    cut = [-((-k * n) // 5) - 1 for k in range(1, 5)]
+    thresholds = np.partition(values, cut)[cut]
+    return 1 + (values[:, None] > thresholds[None, :]).sum(axis=1).astype(np.int64)
 
 
 def _segments(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -280,9 +284,9 @@ def rfm_summary(log: TransactionLog, *, calibration_end: DateLike,
     table["r_score"] = r
     table["f_score"] = f
     table["m_score"] = m
-    table["rfm_score"] = pd.Series(r.astype(str), index=table.index).str.cat(
-        [pd.Series(f.astype(str), index=table.index), pd.Series(m.astype(str), index=table.index)])
-    table["segment"] = _segments(r, f, m)
+    labels = [f"{i}{j}{k}" for i in range(1, 6) for j in range(1, 6) for k in range(1, 6)]
+    table["rfm_score"] = pd.Categorical.from_codes((r - 1) * 25 + (f - 1) * 5 + (m - 1), categories=labels)
+    table["segment"] = pd.Categorical(_segments(r, f, m), categories=[rule[0] for rule in SEGMENT_RULES])
     exclusions = []
     late = int((~cohort).sum())
     if late:

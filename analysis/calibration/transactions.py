@@ -5,6 +5,16 @@ of every input row), :func:`load_transactions` (CSV, whitespace-separated text s
 ``CDNOW_master.txt``, or Parquet) and :func:`transactions_from_frame` (the same checks for a
 DataFrame already in memory).
 
+Reading
+-------
+Delimited text with a one-character separator and Parquet files are read by Arrow (multithreaded
+C++ parsing; only the three columns used are kept, customers dictionary-encoded, dates parsed once
+per distinct text): the fast path. Any irregularity (a missing value, a value that is not a date
+or a number, blank lines, whitespace-separated text such as ``CDNOW_master.txt``, gzip) sends
+the file through the exact pandas path instead, which gives the same log or the error naming the
+row. Either way ``data["customer"]`` is categorical (sorted ids as categories): a million
+customers' ids are stored once, not once per row.
+
 Rules
 -----
 * Bad input raises :class:`~scenarios.errors.DataError` naming the file, the data row (1-based, after
@@ -16,6 +26,7 @@ Rules
 
 from __future__ import annotations
 
+import csv
 import gzip
 import os
 import re
@@ -26,6 +37,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from scenarios.errors import DataError
@@ -346,9 +358,9 @@ def _build(raw: pd.DataFrame, *, source: str, is_text: bool, given: Mapping[str,
     customers = frame[cols["customer"]]
     if is_text:
         customers = customers.astype(str).str.strip()
-    data = pd.DataFrame({"customer": customers.reset_index(drop=True), "date": dates,
-                         "amount": amounts})
-    data, merged = _sort_and_merge(data, merge_same_day)
+    codes, uniques = pd.factorize(customers.reset_index(drop=True), sort=True)
+    day = dates.astype("datetime64[D]").astype(np.int64)
+    data, merged = _sort_and_merge(codes, pd.Index(uniques), day, amounts, merge_same_day)
     if merged:
         exclusions.append((MERGED_SAME_DAY, merged))
     return TransactionLog(data=data, source=source, columns=dict(cols), n_rows_read=n_read,
@@ -356,13 +368,26 @@ def _build(raw: pd.DataFrame, *, source: str, is_text: bool, given: Mapping[str,
                           merged_same_day=merge_same_day)
 
 
-def _sort_and_merge(data: pd.DataFrame, merge: bool) -> tuple[pd.DataFrame, int]:
-    """Sort by customer then date; optionally sum rows sharing customer and day."""
-    codes, uniques = pd.factorize(data["customer"], sort=True)
-    day = data["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    amount = data["amount"].to_numpy(dtype=float)
-    order = np.lexsort((day, codes))
-    codes, day, amount = codes[order], day[order], amount[order]
+def _sort_and_merge(codes: np.ndarray, uniques: pd.Index, day: np.ndarray, amount: np.ndarray,
+                    merge: bool) -> tuple[pd.DataFrame, int]:
+    """Sort by customer then day (``codes`` index the sorted ``uniques``; ``day`` counts days since
+    1970); optionally sum rows sharing customer and day. The customer column is categorical."""
+    codes = np.asarray(codes, dtype=np.int32)
+    day = np.asarray(day, dtype=np.int64)
+    amount = np.asarray(amount, dtype=float)
+    if codes.size:
+        lo = int(day.min())
+        span = int(day.max()) - lo + 1
+        # one stable sort of one integer key: customer rank, then day (ties keep file order);
+        # none when the log is in that order already
+        key = codes.astype(np.int64) * span + (day - lo)
+        if not np.all(key[1:] >= key[:-1]):
+            order = np.argsort(key, kind="stable")
+            del key
+            codes, day, amount = codes[order], day[order], amount[order]
+            del order
+        else:
+            del key
     merged = 0
     if merge and codes.size:
         new = np.ones(codes.size, dtype=bool)
@@ -373,11 +398,149 @@ def _sort_and_merge(data: pd.DataFrame, merge: bool) -> tuple[pd.DataFrame, int]
             codes, day = codes[starts], day[starts]
             merged = int(new.size - starts.size)
     out = pd.DataFrame({
-        "customer": pd.Index(uniques).take(codes),
+        "customer": pd.Categorical.from_codes(codes, categories=uniques),
         "date": day.astype("datetime64[D]").astype("datetime64[s]"),
         "amount": amount,
     })
     return out, merged
+
+
+# --------------------------------------------------------------------------- the Arrow fast path
+
+
+def _data_lines(path: str) -> int:
+    """Lines after the header (a last line without a newline counts), read in blocks."""
+    newlines, last = 0, b"\n"
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 24):
+            newlines += block.count(b"\n")
+            last = block[-1:]
+    return newlines - 1 + (last != b"\n")
+
+
+def _arrow_table(path: str, sep: str | None, given: Mapping[str, str | None], date_format: str | None):
+    """The three used columns as an Arrow table and the column choice; ``None`` to use the pandas path."""
+    lower = path.lower()
+    if lower.endswith(_PARQUET_EXT):
+        try:
+            names = pq.read_schema(path).names
+        except Exception:  # noqa: BLE001 - the pandas path reports an unreadable file
+            return None
+        cols = _resolve_columns([str(c) for c in names], given, path)
+        try:
+            return pq.read_table(path, columns=[cols["customer"], cols["date"], cols["amount"]]), cols
+        except Exception:  # noqa: BLE001
+            return None
+    if lower.endswith(".gz") or os.path.getsize(path) == 0:
+        return None
+    sep = _sniff_sep(path) if sep is None else sep
+    if len(sep) != 1 or sep in "\"\n\r":
+        return None
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        header_line = fh.readline()
+    if not header_line.strip():
+        return None  # blank lines before the header: the pandas path accounts for them
+    header = [c.strip() for c in next(csv.reader([header_line], delimiter=sep))]
+    if len(set(header)) != len(header):
+        return None
+    cols = _resolve_columns(header, given, path)
+    try:
+        table = pa_csv.read_csv(
+            path,
+            read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
+            parse_options=pa_csv.ParseOptions(delimiter=sep),
+            convert_options=pa_csv.ConvertOptions(
+                include_columns=[cols["customer"], cols["date"], cols["amount"]],
+                # ids as text (zero padding kept), each distinct id stored once; dates as Arrow reads
+                # them (ISO dates become dates), or as text when a format is given
+                column_types={cols["customer"]: pa.dictionary(pa.int32(), pa.string()),
+                              **({cols["date"]: pa.string()} if date_format else {})},
+                strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError):
+        return None
+    if table.num_rows != _data_lines(path):
+        return None  # blank lines (the pandas path counts them) or line breaks inside quotes
+    return table, cols
+
+
+def _is_missing_text(values: pa.Array) -> bool:
+    trimmed = pc.utf8_trim_whitespace(values)
+    return bool(pc.any(pc.is_in(trimmed, value_set=pa.array(_MISSING_TEXT))).as_py())
+
+
+def _fast_build(path: str, sep: str | None, given: Mapping[str, str | None], date_format: str | None,
+                merge_same_day: bool) -> TransactionLog | None:
+    """The log read through Arrow, or ``None`` when anything needs the pandas path's care."""
+    got = _arrow_table(path, sep, given, date_format)
+    if got is None:
+        return None
+    table, cols = got
+    table = table.unify_dictionaries()
+    n_read = table.num_rows
+    if n_read == 0:
+        return None
+    cust, date, amount = (table.column(cols[role]).combine_chunks()
+                          for role in ("customer", "date", "amount"))
+    if any(col.null_count for col in (cust, date, amount)):
+        return None
+    # customers: dictionary-encoded, ids trimmed, codes renumbered to the sorted ids
+    if pa.types.is_dictionary(cust.type) and pa.types.is_string(cust.type.value_type):
+        enc = cust
+        ids = pc.utf8_trim_whitespace(enc.dictionary)
+        if _is_missing_text(ids) or len(pc.unique(ids)) != len(ids):
+            return None
+    elif pa.types.is_string(cust.type) or pa.types.is_large_string(cust.type):
+        enc = pc.dictionary_encode(cust)
+        ids = pc.utf8_trim_whitespace(enc.dictionary)
+        if _is_missing_text(ids) or len(pc.unique(ids)) != len(ids):
+            return None
+    elif pa.types.is_integer(cust.type):
+        enc = pc.dictionary_encode(cust)
+        ids = enc.dictionary
+    else:
+        return None
+    rank_of = np.empty(len(ids), dtype=np.int64)
+    order = pc.sort_indices(ids).to_numpy()
+    rank_of[order] = np.arange(order.size)
+    codes = rank_of.astype(np.int32)[enc.indices.to_numpy(zero_copy_only=False)]
+    uniques = pd.Index(ids.take(pa.array(order)).to_pandas())
+    # dates: a date or timestamp column as it is; text parsed once per distinct value
+    if pa.types.is_date32(date.type):
+        day = date.to_numpy(zero_copy_only=False).astype("datetime64[D]").view(np.int64)
+    elif pa.types.is_date(date.type) or (pa.types.is_timestamp(date.type) and date.type.tz is None):
+        day = pc.cast(date, pa.timestamp("s")).to_numpy(zero_copy_only=False).astype("datetime64[D]").view(np.int64)
+    elif pa.types.is_string(date.type) or pa.types.is_large_string(date.type) or pa.types.is_integer(date.type):
+        enc_d = pc.dictionary_encode(date)
+        texts = enc_d.dictionary if not pa.types.is_integer(date.type) else pc.cast(enc_d.dictionary, pa.string())
+        if _is_missing_text(texts):
+            return None
+        try:
+            parsed = _parse_dates(pd.Series(texts.to_pylist(), dtype=object), date_format, path, cols["date"],
+                                  True, np.arange(len(texts)))
+        except DataError:
+            return None  # the pandas path names the row
+        day = parsed.astype("datetime64[D]").astype(np.int64)[enc_d.indices.to_numpy(zero_copy_only=False)]
+    else:
+        return None
+    # amounts: numbers as they are; text cast by Arrow
+    if pa.types.is_integer(amount.type) or pa.types.is_floating(amount.type):
+        values = amount.to_numpy(zero_copy_only=False).astype(float)
+    elif pa.types.is_string(amount.type) or pa.types.is_large_string(amount.type):
+        try:
+            values = pc.cast(pc.utf8_trim_whitespace(amount), pa.float64()).to_numpy(zero_copy_only=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+    else:
+        return None
+    if not np.all(np.isfinite(values)) or np.any(values < 0):
+        return None
+    del table, cust, date, amount, enc
+    pa.default_memory_pool().release_unused()  # the parser's buffers, before the sort needs memory
+    data, merged = _sort_and_merge(codes, uniques, day, values, merge_same_day)
+    exclusions = [(MERGED_SAME_DAY, merged)] if merged else []
+    return TransactionLog(data=data, source=path, columns=dict(cols), n_rows_read=n_read, n_rows_used=len(data),
+                          exclusions=tuple(exclusions), merged_same_day=merge_same_day)
 
 
 def load_transactions(path: str | os.PathLike, *, customer_col: str | None = None,
@@ -428,6 +591,10 @@ def load_transactions(path: str | os.PathLike, *, customer_col: str | None = Non
         raise DataError(f"{path}: no such file")
     if os.path.isdir(path):
         raise DataError(f"{path}: is a directory, expected a transaction file")
+    given = {"customer": customer_col, "date": date_col, "amount": amount_col}
+    fast = _fast_build(path, sep, given, date_format, merge_same_day)
+    if fast is not None:
+        return fast
     raw, is_text = _read_raw(path, sep)
     if len(raw.columns) == 0:
         raise DataError(f"{path}: the file is empty (expected a header line naming the columns)")

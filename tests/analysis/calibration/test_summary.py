@@ -121,3 +121,14 @@ def test_rfm_arrays_rejects_inconsistent_rows():
         rfm_arrays(bad)
     with pytest.raises(DataError, match=r"no 'T' column"):
         rfm_arrays(pd.DataFrame({"frequency": [0], "recency": [0.0]}))
+
+
+def test_scores_are_one_plus_five_times_the_share_strictly_below():
+    """RFM scores equal 1 + floor(5 x (customers with a strictly lower value) / n), ties included."""
+    from analysis.calibration.summary import _scores
+
+    rng = np.random.default_rng(1)
+    for n in (1, 2, 3, 5, 7, 10, 101, 1000):
+        for values in (rng.integers(0, 4, n).astype(float), rng.random(n)):
+            below = np.array([(values < v).sum() for v in values])
+            np.testing.assert_array_equal(_scores(values), 1 + (5 * below) // n)
