@@ -13,7 +13,7 @@ recommended, equal-split, current and zero allocations are simulated, and the re
 each lever moved by a step (finite differences, same seeds); (6) each ``frontier`` budget is
 optimised the same way.
 
-ROI (for the playbook claim that "value-based allocation beats the equal split by about 30% ROI"):
+ROI (to check the rule of thumb that "a value-based split beats the equal split by about 30% ROI"):
 ``(profit(x) - profit(nothing on the levers)) / money spent on the levers``, per report seed; the
 money spent is the realised acquisition spend of lever channels plus the realised cost of lever
 policies over the horizon. The uplift of the recommendation over the equal split is the ratio of

@@ -117,7 +117,7 @@ def progress(total: int, label: str):
     return bar.update, bar.close
 
 
-class phase_bars:
+class PhaseBars:
     """Progress of a workflow in phases: ``bars(phase, done, total)`` keeps one tqdm bar (with ETA)
     per phase on a terminal; nothing without a terminal or when not ``enabled`` (e.g. ``--json``)."""
 

@@ -82,7 +82,7 @@ def budget_cmd(scenario, budget, objective, lever_names, fix, mins, maxes, pacin
                replications, seed, frontier, workers, method, max_evaluations, smoothing, out, force, as_json) -> None:
     """Split a daily budget over SCENARIO's channels and retention levers, by simulation."""
     from analysis.budget import allocate_budget, result_dict, result_text, write_outputs
-    from lifecycle.cli.base import phase_bars
+    from lifecycle.cli.base import PhaseBars
     from scenarios.errors import ConfigError
     from sim.output import atomic_output_dir, check_output_dir
     from sim.parallel import default_workers
@@ -100,7 +100,7 @@ def budget_cmd(scenario, budget, objective, lever_names, fix, mins, maxes, pacin
     paced = {k: _floats(v, f"--pacing {k}") for k, v in _pairs(pacing, "--pacing", "search=2,1,1").items()}
     if out is not None:
         check_output_dir(out, overwrite=force)  # refuse a bad --out before spending time on simulations
-    bars = phase_bars(enabled=not as_json)
+    bars = PhaseBars(enabled=not as_json)
     try:
         result = allocate_budget(
             sc, budget=budget, objective=objective, horizon=horizon, customers=customers, min_ltv_cac=min_ltv_cac,

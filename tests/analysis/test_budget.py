@@ -523,3 +523,65 @@ def test_cli_tables_are_aligned_and_match_the_json(tmp_path):
     assert len(lever_rows) == 2 and "(held)" in lever_rows[1]
     assert "playbook" not in text.stdout and "claim" not in text.stdout
     assert "simulated years (same customers, same luck) the recommended split earns more" in text.stdout
+
+
+def test_progress_bars_on_a_terminal_only(monkeypatch):
+    """A bar per phase (with counts and ETA) on a terminal; nothing without one or under --json."""
+    import io
+    import sys
+
+    from lifecycle.cli.base import PhaseBars
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    bars = PhaseBars()
+    seen = []
+    result = allocate_budget(two_channels(), budget=B, replications=2, seed=1, max_evaluations=4,
+                             marginal_returns=False, progress=lambda *a: (seen.append(a), bars(*a)))
+    bars.close()
+    phases = [p for p, _, _ in seen]
+    assert phases[0] == "measuring policy costs" and "searching 2 levers" in phases
+    assert "report on independent seeds" in phases
+    assert all(0 <= done <= total for _, done, total in seen)
+    assert all(seen[i][1] == seen[i][2] for i in range(len(seen) - 1) if seen[i + 1][0] != seen[i][0])  # phases end full
+    assert "searching 2 levers" in term.getvalue() and "world" in term.getvalue()
+    assert result.allocation
+    quiet = Terminal()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    silent = PhaseBars(enabled=False)
+    silent("searching", 1, 3)
+    assert quiet.getvalue() == ""
+
+
+@pytest.mark.parametrize("args, match", [
+    (["--fix", "cheap"], "--fix: expected LEVER=VALUE"),
+    (["--fix", "cheap=lots"], "--fix cheap=lots: expected a daily spend"),
+    (["--min", "cheap=1", "--min", "cheap=2"], "--min: lever 'cheap' is given twice"),
+    (["--levers", "cheap", "--max", "premium=5"], "bounds: 'premium' is not one of the levers"),
+    (["--pacing", "cheap=2,x"], "--pacing cheap: expected numbers"),
+    (["--levers", "nope"], "levers: unknown lever 'nope'"),
+])
+def test_cli_lever_options_refuse_bad_input(tmp_path, args, match):
+    """Each malformed lever option is one error line naming the option, exit 2."""
+    path = tmp_path / "two.toml"
+    path.write_text(TWO_CHANNELS, encoding="utf-8")
+    res = _invoke("budget", str(path), "--budget", "1500", "--replications", "2", "--workers", "1", *args)
+    assert res.exit_code == 2, res.output
+    assert match in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_cli_pacing_and_bounds_reach_the_recommendation(tmp_path):
+    """--pacing and --max from the command line hold in the result, as the same keys in [budget] do."""
+    path = tmp_path / "two.toml"
+    path.write_text(TWO_CHANNELS, encoding="utf-8")
+    res = _invoke("budget", str(path), "--budget", "1500", "--replications", "2", "--workers", "1", "--json",
+                  "--max", "cheap=700", "--pacing", "premium=2,1,1", "--max-evaluations", "5")
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    levers = {lv["name"]: lv for lv in d["levers"]}
+    assert levers["cheap"]["max"] == 700.0 and d["allocation"]["cheap"] <= 700.0
+    assert levers["premium"]["pacing"] == pytest.approx([1.5, 0.75, 0.75])
