@@ -203,6 +203,10 @@ class CustomerModel(mesa.Model):
         self.state = CustomerState(capacity=max(1024, int(n0 * 1.25) + 1024))
         self.day = 0
         self.recorder = DailyRecorder(self, log_orders=log_orders)
+        #: observers told of every order, stage move and policy charge as it is booked (``ordered(idx,
+        #: amounts, t)``, ``moved(idx, sources, targets, t)``, ``charged(pid, idx, amounts, kind, t)``); the
+        #: classroom page follows single customers this way. They read, never change, the model.
+        self.watchers: list = []
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _stage_reporter(k) for k, name in enumerate(self.graph.names)}
         )
@@ -384,6 +388,8 @@ class CustomerModel(mesa.Model):
         s = self.state
         s.policy_cost[idx] += amounts
         s.value[idx] -= amounts * self.discount_factor(idx, t)
+        for watcher in self.watchers:
+            watcher.charged(pid, idx, amounts, kind, t)
         total = float(amounts.sum())
         self.ledger.add_policy_cost(pid, kind, total)
         if self.replicas > 1:
@@ -409,6 +415,8 @@ class CustomerModel(mesa.Model):
                     s.second_purchase, s.last_purchase)  # fmt: skip
         self._refresh_time_due(idx)
         self.ledger.add_sales(float(amounts.sum()), float(margin.sum()))
+        for watcher in self.watchers:
+            watcher.ordered(idx, amounts, t)
         self.recorder.order_log(idx, amounts, t, n_orders)
         self.recorder.orders(int(n_orders.sum()), float(amounts.sum()), float(margin.sum()))
         # coupons: a valid offer is redeemed on an order of at least its minimum spend
@@ -430,6 +438,8 @@ class CustomerModel(mesa.Model):
         s, g = self.state, self.graph
         sources = s.stage[idx]
         self.recorder.flows(sources, targets)
+        for watcher in self.watchers:
+            watcher.moved(idx, sources, targets, t)
         lost = g.churned[targets] & ~g.churned[sources]
         back = ~g.churned[targets] & g.churned[sources]
         if lost.any():

@@ -45,6 +45,7 @@ import mesa
 
 from lifecycle.app.levers import Lever
 from lifecycle.app.sample import DotSample
+from lifecycle.app.stories import StoryRecorder
 from lifecycle.app.limits import (
     CUSTOMERS_LABEL, DEFAULT_CUSTOMERS, DEFAULT_SPEED, MAX_DAYS, SEED_LABEL, SPEEDS, LeverError, check_customers,
     check_run, clamp_customers, expected_arrivals, page_days,
@@ -196,6 +197,9 @@ class Controller:
         self.model = model
         self.model_b = model_b
         self.sample = self._plan_sample(setting)
+        self.stories = StoryRecorder(model, self.sample)
+        self.followed = None
+        self.follow = False
         self.editing = "A"
         self.playing = False
         self._history = {"A": [quick_metrics(model)], "B": [quick_metrics(model_b)] if model_b else []}
@@ -374,6 +378,9 @@ class Controller:
             model_b = build_model(self.setting_b, **common) if self.compare else None
             self.model, self.model_b = model, model_b  # both built: commit
             self.sample = self._plan_sample(self.setting_a)
+            self.stories = StoryRecorder(self.model, self.sample)
+            if self.followed is not None and self.sample.slot_of(self.followed) is None:
+                self.followed = None  # the same seed gives the same customers: keep following, if still followed
             self._history = {"A": [quick_metrics(self.model)],
                              "B": [quick_metrics(self.model_b)] if self.model_b else []}
             self._changed()
@@ -387,6 +394,7 @@ class Controller:
                 if not self.running:
                     break
                 self.model.step()
+                self.stories.observe()
                 self._history["A"].append(quick_metrics(self.model))
                 if self.model_b is not None:
                     self.model_b.step()
@@ -515,6 +523,39 @@ class Controller:
         if side == "B" and not self.compare:
             raise LeverError("setting B exists only while comparing")
         return side
+
+    # --- one customer's story -------------------------------------------------------------------
+
+    @_guarded("opening a customer's story")
+    def pick(self, slot: int) -> int | None:
+        """Open the story of the customer in dot ``slot``; return its row (None: an empty place, nothing opens)."""
+        with self._lock:
+            row = self.sample.row_of(int(slot))
+            if row is None or row >= self.model.state.n:
+                return None
+            self.followed = row
+            self._changed()
+            return row
+
+    @_guarded("closing the story")
+    def close_story(self) -> None:
+        """Close the story panel (and stop following)."""
+        with self._lock:
+            self.followed, self.follow = None, False
+            self._changed()
+
+    @_guarded("following a customer")
+    def set_follow(self, on: bool) -> None:
+        """Highlight the customer of the open story in the dot view as the run goes on."""
+        with self._lock:
+            self.follow = bool(on) and self.followed is not None
+            self._changed()
+
+    @_guarded("reading a customer's story")
+    def story(self) -> dict | None:
+        """The open story (:meth:`lifecycle.app.stories.StoryRecorder.story`), or None."""
+        with self._lock:
+            return None if self.followed is None else self.stories.story(self.followed)
 
     # --- comparison ---------------------------------------------------------------------------
 

@@ -58,6 +58,7 @@ from lifecycle.app.limits import (  # noqa: E402
     CUSTOMERS_LABEL, MAX_CUSTOMERS, MIN_CUSTOMERS, SEED_LABEL, SPEEDS, LeverError,
 )  # fmt: skip
 from lifecycle.app.sources import preset_description, preset_names  # noqa: E402
+from lifecycle.app.widgets import DotView  # noqa: E402
 from scenarios.loader import MAX_SCENARIO_BYTES  # noqa: E402
 from scenarios.errors import ConfigError, LabError  # noqa: E402
 
@@ -446,11 +447,23 @@ def LiveView(ctrl: Controller, projector: bool = False):
         legend = C.stage_legend(r.stage_names, r.churned_stages, squares.data["counts"], texts)
         if projector:
             legend = C.for_projector(legend, *look)
+        ring = ctrl.sample.slot_of(ctrl.followed) if (ctrl.follow and ctrl.followed is not None) else None
+
+        @functools.partial(_safely, ctrl, None, "opening a customer's story")
+        def picked(value):
+            if value:
+                ctrl.pick(int(value.split(":")[0]))
+                force_update()
+
         with solara.Card("Customers", margin=0, elevation=1):
             with solara.Columns([3, 2]):
                 with solara.Column(gap="2px"):
-                    _html(dots.markup)
-                    solara.Text(dots.caption, classes=["caption-dots"], style={"font-size": "12px", "color": "#444"})
+                    d = dots.data
+                    DotView.element(src=d["src"], alt=dots.caption, day=snap.day, customers=d["customers"],
+                                    population=d["population"], rows=",".join(map(str, d["rows_shown"])), cols=d["cols"],
+                                    nrows=d["rows"], cell=d["cell"], ring=-1 if ring is None else ring, on_picked=picked)
+                    solara.Text(dots.caption + " Click a dot for that customer's story.", classes=["caption-dots"],
+                                style={"font-size": "12px", "color": "#444"})
                 with solara.Column(gap="2px"):
                     _html(squares.markup if not projector else C.for_projector(squares.markup, *look))
                     solara.Text(squares.caption, classes=["caption-squares"], style={"font-size": "12px", "color": "#444"})
@@ -473,6 +486,8 @@ def LiveView(ctrl: Controller, projector: bool = False):
     }
     if projector:
         with solara.Column(gap="6px", classes=["projector-slides"]):
+            if slide == 0 and ctrl.followed is not None:
+                Guarded(ctrl, "the customer's story", lambda: StoryPanel(ctrl))
             with solara.Row(gap="8px", style={"align-items": "center", "flex-wrap": "wrap"}):
                 solara.Button(icon_name="mdi-chevron-left", on_click=lambda: set_slide((slide - 1) % len(SLIDES)),
                               outlined=True, classes=["slide-previous"], attributes={"aria-label": "Previous figure"})
@@ -484,6 +499,8 @@ def LiveView(ctrl: Controller, projector: bool = False):
                 figures[SLIDES[slide]]()
         return
     figures["Customers"]()
+    if ctrl.followed is not None:
+        Guarded(ctrl, "the customer's story", lambda: StoryPanel(ctrl))
     with solara.Columns([1, 1]):
         figures["Stages"]()
         figures["Profit"]()
@@ -501,6 +518,47 @@ def LiveView(ctrl: Controller, projector: bool = False):
                   + (f"<p class='run-length' style='font-size:13px'>{_esc(length)}</p>" if length else ""))
             solara.Text("Hover a stage in the legend for its explanation; the Explain tab has every stage and policy.",
                         style={"font-size": "12px", "color": "#555"})
+
+
+@solara.component
+def StoryPanel(ctrl: Controller):
+    """One customer's story: who, traits in words, money so far, and the timeline (newest first)."""
+    update_counter.get()
+    story = ctrl.story()
+    if story is None:
+        return
+
+    @functools.partial(_safely, ctrl, None, "following a customer")
+    def follow(on):
+        ctrl.set_follow(on)
+        force_update()
+
+    @functools.partial(_safely, ctrl, None, "closing the story")
+    def close():
+        ctrl.close_story()
+        force_update()
+
+    money = (f"revenue {C.fmt(story['revenue'], 'money')} · margin {C.fmt(story['margin'], 'money')} · policy costs "
+             f"{C.fmt(story['policy_cost'], 'money')} · acquisition {C.fmt(story['acquisition_cost'], 'money')} · "
+             f"LTV so far {C.fmt(story['ltv'], 'money')}")
+    joined = "in the initial base" if story["channel"] == "initial base" else f"through {story['channel']}"
+    rows = "".join(
+        f"<tr data-kind='{e.kind}' data-day='{e.day}'" + (f" data-amount='{e.amount:.6f}'" if e.amount is not None else "")
+        + f"><td style='padding:1px 8px 1px 0'>day {e.day}</td><td>{_esc(e.text)}</td>"
+        f"<td style='text-align:right;padding-left:8px'>{'' if e.amount is None else _esc(C.fmt(e.amount, 'money'))}</td></tr>"
+        for e in reversed(story["events"]))  # fmt: skip
+    with solara.Card(f"Customer {story['customer']:,}", margin=0, elevation=2, classes=["story-panel"]):
+        with solara.Row(gap="12px", style={"align-items": "center", "flex-wrap": "wrap"}):
+            solara.Text(f"Joined on day {story['acquired']} {joined}; now in '{story['stage']}' · "
+                        f"{story['purchases']} purchase(s) · {money}", classes=["story-summary"],
+                        style={"font-size": "13px", "font-weight": "600"})
+            solara.Switch(label="Follow (ring in the dot view)", value=ctrl.follow, on_value=follow,
+                          classes=["story-follow"])
+            solara.Button("Close", on_click=close, outlined=True, small=True, classes=["story-close"])
+        _html("<ul style='font-size:13px;margin:4px 0'>" + "".join(f"<li>{_esc(t)}</li>" for t in story["traits"])
+              + "</ul>")
+        _html(f"<div style='max-height:320px;overflow:auto'><table data-table='story' style='font-size:13px;"
+              f"border-collapse:collapse'>{rows}</table></div>")
 
 
 @solara.component

@@ -374,11 +374,11 @@ def _step_to(page, day: int) -> None:
     assert current == day, (current, day)
 
 
-def test_the_default_page_follows_the_same_customers_from_day_10_to_day_300(server, browser, tmp_path):
-    """At 1024x768, default preset and 1,000 customers: the dots at day 10 are the same customers, in the same places, at day 300."""
+def test_the_default_page_follows_the_same_customers_and_tells_one_customers_story(server, browser, tmp_path):
+    """1024x768, default preset, 1,000 customers: the dots of day 10 are in their places at day 300; a clicked dot's story."""
     page = browser.new_page(viewport={"width": 1024, "height": 768})
     try:
-        _followed_customers(page, server)
+        _followed_customers(page, server, tmp_path)
     except Exception:
         page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
         print(f"\nscreenshot of the failure: {tmp_path / 'failure.png'}")
@@ -393,7 +393,49 @@ def _dots_state(page) -> tuple[list[int], int, str]:
     return rows, int(dots.get_attribute("data-population")), dots.get_attribute("width") + "x" + dots.get_attribute("height")
 
 
-def _followed_customers(page, url):
+def _a_customers_story(page, day: int, shots: Path) -> None:
+    """Click the dot of a customer with several purchases: its story lists exactly the purchases of ``lifecycle.run``."""
+    from playwright.sync_api import expect
+
+    import lifecycle
+
+    table = lifecycle.run("retail_tiers", customers=1000, days=day, counterfactual=False).customers  # the page's seed
+    dots = page.locator("img[data-chart=dots]").first
+    rows = [int(x) for x in dots.get_attribute("data-rows").split(",")]
+    bought = table.set_index("customer").loc[rows[:1000], "purchases"]
+    row = int(bought[bought >= 3].index[0])
+    slot = rows.index(row)
+    width, height, cols = (int(dots.get_attribute(a)) for a in ("width", "height", "data-cols"))
+    cell = width / cols
+    col, r = slot % cols, slot // cols
+    box = dots.bounding_box()
+    page.mouse.click(box["x"] + (col + 0.5) * cell * box["width"] / width,
+                     box["y"] + (r + 0.5) * cell * box["height"] / height)
+    panel = page.locator(".story-panel")
+    expect(panel).to_contain_text(f"Customer {row:,}", timeout=10_000)
+    expected = table.loc[table["customer"] == row].iloc[0]
+    shown = panel.locator("tr[data-kind=purchase]")
+    days = sorted(int(shown.nth(i).get_attribute("data-day")) for i in range(shown.count()))
+    amounts = [float(shown.nth(i).get_attribute("data-amount")) for i in range(shown.count())]
+    assert len(days) == expected["purchases"] and days[0] == expected["first_purchase"] \
+        and days[-1] == expected["last_purchase"], (row, days, expected.to_dict())
+    assert abs(sum(amounts) - expected["revenue"]) < 1e-3 * max(1.0, expected["revenue"])
+    expect(panel).to_contain_text(f"{int(expected['purchases'])} purchase(s)")
+    expect(panel.locator("li").first).to_contain_text("Buys about once every")
+    panel.locator(".story-follow label").click()
+    ring = page.locator(".dot-follow")
+    expect(ring).to_have_count(1, timeout=10_000)
+    rb, db = ring.bounding_box(), dots.bounding_box()
+    centre = ((rb["x"] + rb["width"] / 2 - db["x"]) / db["width"] * width / cell,
+              (rb["y"] + rb["height"] / 2 - db["y"]) / db["height"] * height / cell)
+    assert (int(centre[0]), int(centre[1])) == (col, r), "the ring is on the customer's dot"
+    panel.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "story.png"))
+    if os.environ.get("LIFECYCLE_UPDATE_DOCS_SCREENSHOT") == "1":
+        shutil.copyfile(shots / "story.png", REPO / "docs" / "classroom_story.png")
+
+
+def _followed_customers(page, url, shots: Path):
     from playwright.sync_api import expect
 
     page.goto(url)
@@ -412,6 +454,7 @@ def _followed_customers(page, url):
     assert size300 == size10, "the grid never reflows"
     assert rows300[: len(rows10)] == rows10 and len(rows300) > len(rows10), "same customers, same places, plus newcomers"
     expect(page.locator(".caption-dots")).to_contain_text("every")
+    _a_customers_story(page, day=300, shots=shots)
     box = page.locator("img[data-chart=dots]").first.bounding_box()
     assert box["height"] > 100 and 0.8 < (box["width"] / box["height"]) / (int(size300.split("x")[0]) /
                                                                            int(size300.split("x")[1])) < 1.25, \
