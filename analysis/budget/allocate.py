@@ -372,14 +372,9 @@ def allocate_budget(scenario, *, budget: float | None = None, objective: str | N
 
         phase.start("report on independent seeds", 4 + (len(levers) if marginal_returns else 0))
         steps = [_step(lv, x, total) for lv, x in zip(levers, x_rec)]
-        probes = []
-        for i, (delta, direction) in enumerate(steps if marginal_returns else []):
-            y = x_rec.copy()
-            y[i] += delta if direction == "next" else -delta
-            probes.append(y)
-        allx = [x_rec, x_eq, x_cur, zero] + probes
+        allx = [x_rec, x_eq, x_cur, zero]
         out = ev.evaluate_many([setting_for(levers, x) for x in allx], "report")
-        rec, eq, cur, nil = (_outcome(levers, x, r, days) for x, r in zip(allx[:4], out[:4]))
+        rec, eq, cur, nil = (_outcome(levers, x, r, days) for x, r in zip(allx, out))
         target_met = None
         if min_ltv_cac is not None:
             target_met = trace.constraint_met
@@ -387,10 +382,9 @@ def allocate_budget(scenario, *, budget: float | None = None, objective: str | N
                 rec = max((rec, cur, eq), key=lambda o: o.metrics["ltv_cac"].mean)
                 x_rec = np.array(rec.allocation)
                 steps = [_step(lv, x, total) for lv, x in zip(levers, x_rec)]
-                out = out[:4] + _probes(ev, levers, x_rec, steps, marginal_returns)
                 target_met = bool(rec.metrics["ltv_cac"].mean >= min_ltv_cac)
         marginals = []
-        for lv, (delta, direction), r in zip(levers, steps, out[4:]):
+        for lv, (delta, direction), r in zip(levers, steps, _probes(ev, levers, x_rec, steps, marginal_returns)):
             probe_o = _outcome(levers, x_rec, r, days)
             sign = 1.0 if direction == "next" else -1.0
             if objective in RISK_OBJECTIVES:
