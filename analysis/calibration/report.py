@@ -5,7 +5,8 @@ them: cumulative repeat transactions (actual, model, simulation) with the calibr
 boundary; the distribution of calibration-period repeat purchases, actual vs the fitted model;
 average repeat spend, actual vs the fitted Gamma-Gamma model; mean holdout purchases by
 calibration frequency, actual vs the model's conditional expectation (the calibration-vs-holdout
-plot); and ``verdict.md``, one plain paragraph on how far the model is off. Model distributions are drawn by
+plot); ``verdict.md``, one plain paragraph on how far the model is off (and, with a model
+comparison, one on BG/NBD against Pareto/NBD, whose figures are in ``models.csv``). Model distributions are drawn by
 simulating the fitted models for the same customers (same ages, same purchase counts).
 """
 
@@ -40,7 +41,7 @@ def model_average_spend(params: dict, x: np.ndarray, rng: np.random.Generator) -
     return rng.gamma(params["p"] * x, 1.0 / (nu * x))
 
 
-def write_calibration_report(folder, summary, purchases, spend, check, *, seed: int = 0) -> list[str]:
+def write_calibration_report(folder, summary, purchases, spend, check, *, seed: int = 0, models=None) -> list[str]:
     """Write the plots (PNG) and tables (CSV, JSON) into ``folder``; return the file names."""
     rng = np.random.default_rng(seed)
     table = summary.table
@@ -119,7 +120,15 @@ def write_calibration_report(folder, summary, purchases, spend, check, *, seed: 
     pd.DataFrame({"calibration_frequency": bf["frequency"], "customers": bf["n"], "actual_holdout_mean": bf["actual"],
                   "expected_holdout_mean": bf["expected"]}).to_csv(folder / "calibration_vs_holdout.csv", index=False)
     files.append("calibration_vs_holdout.csv")
-    (folder / "verdict.md").write_text(check.verdict() + "\n", encoding="utf-8")
+    verdict = check.verdict()
+    if models:
+        from analysis.calibration.comparison import comparison_sentence
+
+        verdict += "\n\n" + comparison_sentence(models)
+        pd.DataFrame([{k: v for k, v in row.to_dict().items() if k != "parameters"} for row in models]).to_csv(
+            folder / "models.csv", index=False)
+        files.append("models.csv")
+    (folder / "verdict.md").write_text(verdict + "\n", encoding="utf-8")
     files.append("verdict.md")
 
     pd.DataFrame({

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.calibration.bgnbd import BetaGeoModel
+from analysis.calibration.comparison import ModelRow, compare_models, comparison_sentence
 from analysis.calibration.gamma_gamma import GammaGammaModel
 from analysis.calibration.holdout import HOLDOUT_DEFINITIONS, HoldoutResult, holdout_validation
 from analysis.calibration.scenario import DAYS_PER_UNIT, calibrated_scenario_toml, fitted_customers, simulate_cohort
@@ -54,6 +55,7 @@ class Calibration:
     cohort_scenario_text: str
     payload: dict
     seed: int
+    models: list[ModelRow] | None = None
 
     def to_dict(self) -> dict:
         """Fits with standard errors, data counts and holdout figures as plain JSON-ready data."""
@@ -95,14 +97,15 @@ class Calibration:
         from sim.output import atomic_output_dir
 
         with atomic_output_dir(folder, overwrite=force) as tmp:
-            return write_calibration_report(tmp, self.summary, self.purchases, self.spend, self.check, seed=self.seed)
+            return write_calibration_report(tmp, self.summary, self.purchases, self.spend, self.check, seed=self.seed,
+                                            models=self.models)
 
 
 def calibrate(transactions, *, customer_col: str | None = None, date_col: str | None = None,
               amount_col: str | None = None, date_format: str | None = None, calibration_end: str | None = None,
               holdout_end: str | None = None, time_unit: str = "week", keep_same_day: bool = False,
               name: str = "calibrated", gross_margin: float | None = None, replications: int = 5, seed: int = 0,
-              template: str | Path | Scenario | None = None) -> Calibration:
+              template: str | Path | Scenario | None = None, compare: bool = True) -> Calibration:
     """Fit the buy-till-you-die models to a transaction log and check them on a holdout period.
 
     ``transactions`` is a file (CSV, whitespace-separated text or Parquet: one row per purchase,
@@ -113,7 +116,9 @@ def calibrate(transactions, *, customer_col: str | None = None, date_col: str | 
     ``template`` (a preset name, a scenario file or a :class:`~sim.scenario.Scenario`; default
     the default preset) with its customers replaced by the calibrated ones
     (:func:`~analysis.calibration.template.templated_scenario_data` says what changes).
-    ``gross_margin`` defaults to the template's.
+    ``gross_margin`` defaults to the template's. With ``compare`` Pareto/NBD is fitted too and
+    both models are compared on likelihood and holdout errors
+    (:func:`~analysis.calibration.comparison.compare_models`).
     """
     if isinstance(template, Scenario):
         base = template
@@ -133,6 +138,7 @@ def calibrate(transactions, *, customer_col: str | None = None, date_col: str | 
     purchases = BetaGeoModel().fit(summary)
     spend = GammaGammaModel().fit(summary)
     check = holdout_validation(log, summary, purchases)
+    models = compare_models(log, summary, bgnbd=purchases, bgnbd_check=check) if compare else None
     unit = DAYS_PER_UNIT[time_unit]
     periods = int(check.period_end.size)
     first = pd.to_datetime(summary.table["first_purchase"]).dt.normalize()
@@ -195,7 +201,9 @@ def calibrate(transactions, *, customer_col: str | None = None, date_col: str | 
             "definitions": HOLDOUT_DEFINITIONS,
         },
         "verdict": check.verdict(),
+        "models": None if models is None else [row.to_dict() for row in models],
+        "model_choice": None if models is None else comparison_sentence(models),
     }
     return Calibration(log=log, summary=summary, purchases=purchases, spend=spend, check=check, scenario=scenario,
                        scenario_text=scenario_text, cohort_scenario=cohort_scenario, cohort_scenario_text=text,
-                       payload=payload, seed=seed)
+                       payload=payload, seed=seed, models=models)

@@ -24,6 +24,8 @@ from lifecycle.cli.base import echo_json, main
 @click.option("--replications", type=click.IntRange(min=1, max=1_000), default=5, show_default=True,
               help="Simulations of the calibrated cohort for the holdout comparison.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--compare/--no-compare", default=True, show_default=True,
+              help="Also fit Pareto/NBD and compare it with BG/NBD on likelihood and holdout errors.")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False),
               help="Write the calibrated scenario (TOML: the template with the calibrated customers) here.")
 @click.option("--cohort-out", "cohort_file", type=click.Path(dir_okay=False),
@@ -37,7 +39,7 @@ from lifecycle.cli.base import echo_json, main
 @click.option("--force", is_flag=True, help="Replace an existing --out file or non-empty --report folder.")
 @click.option("--json", "as_json", is_flag=True)
 def calibrate_cmd(transactions, customer_col, date_col, amount_col, date_format, calibration_end, holdout_end,
-                  time_unit, keep_same_day, name, template, gross_margin, replications, seed, out_file, cohort_file,
+                  time_unit, keep_same_day, name, template, gross_margin, replications, seed, compare, out_file, cohort_file,
                   scores_file, horizon, report_dir, force, as_json) -> None:
     """Fit BG/NBD + Gamma-Gamma to TRANSACTIONS, check them on the holdout, write a scenario."""
     from pathlib import Path
@@ -56,7 +58,7 @@ def calibrate_cmd(transactions, customer_col, date_col, amount_col, date_format,
     cal = calibrate(transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
                     date_format=date_format, calibration_end=calibration_end, holdout_end=holdout_end,
                     time_unit=time_unit, keep_same_day=keep_same_day, name=name, gross_margin=gross_margin,
-                    replications=replications, seed=seed, template=template)
+                    replications=replications, seed=seed, template=template, compare=compare)
     payload, log = cal.to_dict(), cal.log
     calibration_end, holdout_end = payload["calibration_end"], payload["holdout_end"]
     if report_dir is not None:  # the report first: if it fails, no scenario file is left behind
@@ -90,6 +92,17 @@ def calibrate_cmd(transactions, customer_col, date_col, amount_col, date_format,
                f"simulation {h['simulated_mape_cumulative_holdout_pct']:.2f}%; per-customer correlation "
                f"{h['per_customer_correlation']:.3f}")
     click.echo("\n" + payload["verdict"])
+    if payload["models"]:
+        click.echo("\nmodel        log-likelihood   holdout total   error   tracking MAPE   per-customer MAE")
+        for row in payload["models"]:
+            if row["error"]:
+                click.echo(f"{row['model']:<12} not fitted: {row['error']}")
+                continue
+            click.echo(f"{row['model']:<12} {row['log_likelihood']:>14,.1f}   "
+                       f"{row['conditional_expected_repeat_transactions']:>13,.1f}   {row['holdout_error_pct']:>+5.1f}%   "
+                       f"{row['tracking_mape_holdout_pct']:>12.2f}%   {row['per_customer_mae']:>16.3f}"
+                       + ("   (the scenario's)" if row["used_by_scenario"] else ""))
+        click.echo(payload["model_choice"])
     sc = payload["scenario"]
     if out_file:
         click.echo(f"\nscenario written to {out_file}: template {sc['template']} (its stages, rules, channels "

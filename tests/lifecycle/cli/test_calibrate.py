@@ -128,8 +128,10 @@ def test_scores_report_and_verdict(tmp_path):
     assert table["expected_holdout_purchases"].sum() == pytest.approx(
         d["holdout"]["conditional_expected_repeat_transactions"], rel=1e-9)
     assert set(table["horizon"]) == {26.0}
-    assert {"calibration_vs_holdout.png", "verdict.md"} <= set(d["report_files"])
+    assert {"calibration_vs_holdout.png", "verdict.md", "models.csv"} <= set(d["report_files"])
+    assert [m["model"] for m in d["models"]] == ["BG/NBD", "Pareto/NBD"] and d["models"][0]["used_by_scenario"]
+    assert "follow BG/NBD" in d["model_choice"]
     assert d["verdict"].startswith("The BG/NBD model is off by ") and "% on the holdout" in d["verdict"]
-    assert (report / "verdict.md").read_text(encoding="utf-8").strip() == d["verdict"]
+    assert (report / "verdict.md").read_text(encoding="utf-8").strip() == d["verdict"] + "\n\n" + d["model_choice"]
     again = CliRunner().invoke(main, ["calibrate", str(log), "--scores", str(scores)])
     assert again.exit_code == 2 and "--scores" in again.output  # not replaced without --force
