@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numba import njit
 from scipy import integrate, special
 
 from analysis.calibration._mle import MLEModel, MLEResult, NotFittedError, maximize_log_likelihood
@@ -88,6 +89,45 @@ def _loglik_and_grad(theta: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.nda
     return ll, np.stack([d_r, d_alpha, d_a, d_b])
 
 
+@njit(cache=True)
+def _row_sums(ix, itx, iT, w, a12, c4, rx_x, log_T, log_tx, inv_T, inv_tx, share_x):
+    """One pass over the distinct rows: the weighted log-likelihood and the sums its gradient needs.
+
+    Row ``k`` has frequency index ``ix[k]``, recency index ``itx[k]``, age index ``iT[k]`` and
+    weight ``w[k]``; ``share_x`` receives, per frequency, the weighted share of the "dropped out
+    after the last purchase" term. Returns (value, sum (w - ws) log(alpha + T), sum ws log(alpha + t_x),
+    sum (w - ws) (r + x) / (alpha + T), sum ws (r + x) / (alpha + t_x)), ``ws`` being the weighted share.
+    """
+    value = 0.0
+    s_lt = 0.0
+    s_ltx = 0.0
+    s_it = 0.0
+    s_itx = 0.0
+    for k in range(ix.shape[0]):
+        i = ix[k]
+        rx = rx_x[i]
+        lt = log_T[iT[k]]
+        ltx = log_tx[itx[k]]
+        a3 = -rx * lt
+        a4 = c4[i] - rx * ltx
+        hi = max(a3, a4)
+        if hi == -np.inf:
+            mix = -np.inf
+            share = 0.0
+        else:
+            mix = hi + np.log1p(np.exp(-abs(a3 - a4)))  # as numpy.logaddexp
+            share = np.exp(a4 - mix)
+        wk = w[k]
+        ws = wk * share
+        value += wk * (a12[i] + mix)
+        s_lt += (wk - ws) * lt
+        s_ltx += ws * ltx
+        s_it += (wk - ws) * rx * inv_T[iT[k]]
+        s_itx += ws * rx * inv_tx[itx[k]]
+        share_x[i] += ws
+    return value, s_lt, s_ltx, s_it, s_itx
+
+
 class _FactoredLikelihood:
     """The weighted BG/NBD log-likelihood of many customers, evaluated on distinct values.
 
@@ -102,34 +142,29 @@ class _FactoredLikelihood:
         self.txs, self.itx = np.unique(tx, return_inverse=True)
         self.Ts, self.iT = np.unique(T, return_inverse=True)
         self.w = w
-        self.has = self.xs[self.ix] > 0
         self.total = float(w.sum())
+        self.count_x = np.bincount(self.ix, weights=w, minlength=self.xs.size)  # weight per distinct x
+        self.ix, self.itx, self.iT = (i.astype(np.int64) for i in (self.ix, self.itx, self.iT))
+        self.w = np.ascontiguousarray(w, dtype=float)
 
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """(sum of w log L, its gradient w.r.t. (r, alpha, a, b))."""
         r, alpha, a, b = theta
-        xs, ix, w = self.xs, self.ix, self.w
+        xs = self.xs
         has_x = xs > 0
-        rx = (r + xs)[ix]
         a12 = (special.gammaln(r + xs) - special.gammaln(r) + r * np.log(alpha)
                + special.gammaln(a + b) + special.gammaln(b + xs) - special.gammaln(b)
                - special.gammaln(a + b + xs))
-        log_T = np.log(alpha + self.Ts)[self.iT]
-        log_tx = np.log(alpha + self.txs)[self.itx]
         bx1 = np.where(has_x, b + xs - 1.0, 1.0)
-        c4 = np.where(has_x, np.log(a) - np.log(bx1), -np.inf)[ix]
-        a3 = -rx * log_T
-        a4 = c4 - rx * log_tx
-        mix = np.logaddexp(a3, a4)
-        share = np.exp(a4 - mix)  # share of the "dropped out after the last purchase" term
-        ww = w * share
-        value = float(np.dot(w, a12[ix] + mix))
-        count_x = np.bincount(ix, weights=w, minlength=xs.size)  # weight per distinct x
-        share_x = np.bincount(ix, weights=ww, minlength=xs.size)
+        c4 = np.where(has_x, np.log(a) - np.log(bx1), -np.inf)
+        share_x = np.zeros(xs.size)
+        value, s_lt, s_ltx, s_it, s_itx = _row_sums(
+            self.ix, self.itx, self.iT, self.w, a12, c4, r + xs, np.log(alpha + self.Ts), np.log(alpha + self.txs),
+            1.0 / (alpha + self.Ts), 1.0 / (alpha + self.txs), share_x)
+        count_x = self.count_x
         d_r = (float(np.dot(count_x, special.digamma(r + xs))) - self.total * (special.digamma(r) - np.log(alpha))
-               - float(np.dot(w - ww, log_T)) - float(np.dot(ww, log_tx)))
-        d_alpha = (self.total * r / alpha - float(np.dot((w - ww) * rx, 1.0 / (alpha + self.Ts)[self.iT]))
-                   - float(np.dot(ww * rx, 1.0 / (alpha + self.txs)[self.itx])))
+               - s_lt - s_ltx)
+        d_alpha = self.total * r / alpha - s_it - s_itx
         psi_ab = special.digamma(a + b)
         psi_abx = special.digamma(a + b + xs)
         d_a = self.total * psi_ab - float(np.dot(count_x, psi_abx)) + float(share_x.sum()) / a

@@ -507,7 +507,7 @@ def _fast_build(path: str, sep: str | None, given: Mapping[str, str | None], dat
     uniques = pd.Index(ids.take(pa.array(order)).to_pandas())
     # dates: a date or timestamp column as it is; text parsed once per distinct value
     if pa.types.is_date32(date.type):
-        day = date.to_numpy(zero_copy_only=False).astype("datetime64[D]").view(np.int64)
+        day = date.to_numpy(zero_copy_only=False).astype("datetime64[D]", copy=False).view(np.int64)
     elif pa.types.is_date(date.type) or (pa.types.is_timestamp(date.type) and date.type.tz is None):
         day = pc.cast(date, pa.timestamp("s")).to_numpy(zero_copy_only=False).astype("datetime64[D]").view(np.int64)
     elif pa.types.is_string(date.type) or pa.types.is_large_string(date.type) or pa.types.is_integer(date.type):
