@@ -107,8 +107,8 @@ def result_dict(result) -> dict:
 def _ci(e, fmt="{:,.0f}") -> str:
     if e.ci_low is None and e.ci_high is None:
         return fmt.format(e.mean)
-    lo = "-inf" if e.ci_low is None else fmt.format(e.ci_low)
-    hi = "inf" if e.ci_high is None else fmt.format(e.ci_high)
+    lo = "?" if e.ci_low is None else fmt.format(e.ci_low)  # too few simulated years for that end
+    hi = "?" if e.ci_high is None else fmt.format(e.ci_high)
     return f"{fmt.format(e.mean)} [{lo}, {hi}]"
 
 
@@ -163,6 +163,8 @@ def result_text(result) -> str:
             row.insert(2, _ci(m[r.objective]))
         rows.append(row)
     lines += table(cols, rows)
+    if any("?" in c for row in rows for c in row):
+        lines.append("?: too few simulated years for that end of the interval (--replications adds years)")
     lines.append("")
     for label, o in (("equal split", r.equal), ("current", r.current)):
         lines.append(f"recommended - {label}: {r.objective} {_ci(r.difference(o), '{:+,.2f}')}"

@@ -64,7 +64,7 @@ def _money(text: str, option: str, name: str) -> float:
               help="Only recommend allocations with mean LTV/CAC at least this; exit 2 if none reaches it.")
 @click.option("--replications", type=click.IntRange(min=2, max=10_000),
               help="Seeds per allocation (the same seeds for every allocation; as many again for the report). "
-                   "Default 8, or 32 for a risk objective.")
+                   "Default 8, or 40 for a risk objective.")
 @click.option("--seed", type=click.IntRange(min=0), help="Root seed (default: the scenario's).")
 @click.option("--frontier", help="Also optimise these daily budgets, e.g. 2000,4000,6000 (the efficient frontier).")
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: cores).")
