@@ -172,6 +172,9 @@ def result_text(result) -> str:
                      + " (paired over the same seeds)")
     n = r.replications
     for label, o in (("the current allocation", r.current), ("the equal split", r.equal)):
+        if np.allclose(o.allocation, r.recommended.allocation, rtol=0, atol=1e-9 * max(1.0, r.budget)):
+            lines.append(f"The recommended split is {label}: no split tried did better.")
+            continue
         b = r.beats(o)
         lines.append(f"In {_years(b, n)} simulated years (same customers, same luck) the recommended split earns more "
                      f"profit than {label} (share {b.mean:.2f}, 95% CI [{b.ci_low:.2f}, {b.ci_high:.2f}]).")

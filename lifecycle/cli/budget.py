@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from lifecycle.cli.base import echo_json, main
@@ -122,4 +124,4 @@ def budget_cmd(scenario, budget, objective, lever_names, fix, mins, maxes, pacin
         return
     click.echo(result_text(result))
     if out is not None:
-        click.echo(f"\noutputs written to {out}/: {', '.join(payload['outputs']['files'])}")
+        click.echo(f"\noutputs written to {os.path.normpath(out)}/: {', '.join(payload['outputs']['files'])}")
