@@ -195,6 +195,7 @@ class CustomerModel(mesa.Model):
         self.replicas = int(replicas)
         #: policy costs by (policy, replica): what the ledger sums, split by each customer's replica
         self.policy_cost_by_replica = np.zeros((len(names), self.replicas))
+        self._replica, self._replica_n = np.zeros(0, dtype=np.int64), 0
         #: (coverage, policy position) -> whether each customer so far is reached (sim.policies.base.Day)
         self.coverage_masks: dict[tuple[float, int], np.ndarray] = {}
         self.pending_referrals: dict[int, int] = {}
@@ -393,10 +394,21 @@ class CustomerModel(mesa.Model):
         total = float(amounts.sum())
         self.ledger.add_policy_cost(pid, kind, total)
         if self.replicas > 1:
-            np.add.at(self.policy_cost_by_replica[pid], replica_of(self.streams, s.uid[idx], self.replicas), amounts)
+            self.policy_cost_by_replica[pid] += np.bincount(self.replica[idx], weights=amounts, minlength=self.replicas)
         else:
             self.policy_cost_by_replica[pid, 0] += total
         self.recorder.policy_cost(total)
+
+    @property
+    def replica(self) -> np.ndarray:
+        """Each customer's replica (:func:`sim.replicas.replica_of`), kept as customers arrive."""
+        n, done = self.state.n, self._replica_n
+        if done < n:
+            if self._replica.size < n:  # room for twice as many: a day's arrivals do not copy the column
+                self._replica = np.resize(self._replica, max(n, 2 * self._replica.size))
+            self._replica[done:n] = replica_of(self.streams, self.state.uid[done:n], self.replicas)
+            self._replica_n = n
+        return self._replica[:n]
 
     def record_orders(self, idx: np.ndarray, amounts: np.ndarray, t: int, n_orders: np.ndarray | None = None) -> None:
         """Book the day's orders (list-price ``amounts``): sales, margin, coupons redeemed.
