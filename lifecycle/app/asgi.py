@@ -72,7 +72,9 @@ def guarded_app(host: str, port: int, origins=()):
     warnings.filterwarnings("ignore", message=r"Cookies with samesite=none require https", category=UserWarning,
                             module=r"solara\.server\.starlette")
 
-    return HostOriginGuard(solara_starlette.app, allow)
+    from lifecycle.app.classroom import CODE_ENV
+
+    return HostOriginGuard(solara_starlette.app, allow, class_code=os.environ.get(CODE_ENV) or None)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -122,15 +122,45 @@ def _shown(value: str | None) -> str:
 NO_FRAMING = [(b"content-security-policy", b"frame-ancestors 'none'"), (b"x-frame-options", b"DENY")]
 
 
-def _never_framed(send):
+def _never_framed(send, set_cookie: bytes | None = None):
     async def sending(message):
         if message.get("type") == "http.response.start":
             names = {k.lower() for k, _ in message.get("headers", [])}
             extra = [(k, v) for k, v in NO_FRAMING if k not in names]
+            if set_cookie is not None:
+                extra.append((b"set-cookie", set_cookie))
             message = {**message, "headers": [*message.get("headers", []), *extra]}
         await send(message)
 
     return sending
+
+
+#: the cookie that carries the class's join code on every later request and WebSocket
+CLASS_COOKIE = "lifecycle-class"
+
+
+def _class_cookie(code: str) -> bytes:
+    return f"{CLASS_COOKIE}={code}; Path=/; HttpOnly; SameSite=Strict".encode()
+
+
+JOIN_FORM = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Join the class</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family:Arial,sans-serif;font-size:20px;max-width:520px;margin:60px auto;padding:0 16px">
+<h1 style="font-size:28px">Lifecycle Lab: join the class</h1>{message}
+<form method="get" action="/">
+<p><label>Class code (on the trainer's screen)<br><input name="code" id="code" autocomplete="off" required
+ style="font-size:22px;text-transform:uppercase" maxlength="12"></label></p>
+<p><label>Your name<br><input name="name" id="name" required maxlength="40" style="font-size:22px"></label></p>
+<p><button type="submit" style="font-size:22px">Join</button></p></form></body></html>"""
+
+
+async def _join_form(send, wrong: bool) -> None:
+    message = '<p class="join-error" style="color:#b00020">That is not the class code.</p>' if wrong else ""
+    body = JOIN_FORM.format(message=message).encode()
+    await send({"type": "http.response.start", "status": 403,
+                "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+                            (b"cache-control", b"no-store"), *NO_FRAMING]})
+    await send({"type": "http.response.body", "body": body})
 
 
 class HostOriginGuard:
@@ -141,10 +171,31 @@ class HostOriginGuard:
     holds its session's kernel id); lifespan messages pass unchanged.
     """
 
-    def __init__(self, app, allow: Allowed) -> None:
+    def __init__(self, app, allow: Allowed, class_code: str | None = None) -> None:
         self.app = app
         self.allow = allow
+        #: with ``lifecycle app --class``: every request and WebSocket must carry this join code
+        self.class_code = class_code
         self._logged: set[tuple[str, str]] = set()
+
+    def _code_of(self, scope) -> tuple[str | None, str | None]:
+        """(code in the class cookie, code in the query string ``code=``)."""
+        from http.cookies import CookieError, SimpleCookie
+        from urllib.parse import parse_qs
+
+        cookie = None
+        try:
+            jar = SimpleCookie(_header(scope, b"cookie") or "")
+            cookie = jar[CLASS_COOKIE].value if CLASS_COOKIE in jar else None
+        except CookieError:
+            pass
+        query = parse_qs((scope.get("query_string") or b"").decode("latin-1")).get("code", [None])[0]
+        return cookie, query
+
+    def _has_code(self, given: str | None) -> bool:
+        import hmac
+
+        return bool(given) and hmac.compare_digest(given.strip().upper().encode(), self.class_code.encode())
 
     def refusal(self, scope) -> str | None:
         """Why this request is refused, or None if it may go on."""
@@ -163,6 +214,18 @@ class HostOriginGuard:
             await self.app(scope, receive, send)
             return
         why = self.refusal(scope)
+        if why is None and self.class_code is not None:
+            cookie, query = self._code_of(scope)
+            if self._has_code(cookie):
+                pass
+            elif scope["type"] == "http" and self._has_code(query):  # the join form: remember the code
+                await self.app(scope, receive, _never_framed(send, set_cookie=_class_cookie(self.class_code)))
+                return
+            elif scope["type"] == "http":
+                await _join_form(send, wrong=query is not None)
+                return
+            else:
+                why = "WebSocket without the class code"
         if why is None:
             await self.app(scope, receive, send if scope["type"] == "websocket" else _never_framed(send))
             return

@@ -695,6 +695,20 @@ def Page():
 
 @solara.component
 def Session():
+    """One classroom session (its own controller and models), or with ``lifecycle app --class`` the class page."""
+    from lifecycle.app.classroom import class_session
+
+    session = solara.use_memo(class_session, [])
+    if session is not None:
+        from lifecycle.app.class_page import ClassPage
+
+        ClassPage(session)
+        return
+    Classroom()
+
+
+@solara.component
+def Classroom():
     """One classroom session: its own controller and models."""
     ctrl = solara.use_memo(start_controller, [])
     ui = solara.use_reactive(0)

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import threading
 
-__all__ = ["serve", "command", "environment", "DEFAULT_HOST", "DEFAULT_PORT", "check_installed", "access_notes"]
+__all__ = ["serve", "command", "environment", "class_environment", "DEFAULT_HOST", "DEFAULT_PORT", "check_installed", "access_notes"]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -92,8 +92,20 @@ def _raise_stopped(signum, frame):
     raise _Stopped()
 
 
+def class_environment(budget: float | None = None) -> dict[str, str]:
+    """A new class's join code and trainer token (and budget), as the page process reads them."""
+    import secrets
+
+    from lifecycle.app.classroom import BUDGET_ENV, CODE_ENV, TRAINER_ENV, make_code
+
+    env = {CODE_ENV: make_code(), TRAINER_ENV: secrets.token_urlsafe(12)}
+    if budget is not None:
+        env[BUDGET_ENV] = repr(float(budget))
+    return env
+
+
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, plugins=(), scenario: str | None = None,
-          allow_origins=()) -> int:
+          allow_origins=(), class_play: bool = False, budget: float | None = None) -> int:
     """Run the server in the foreground until it stops, Ctrl+C or SIGTERM; return its exit code.
 
     ``plugins``: the trainer's policy files, imported in the page process before scenarios load;
@@ -116,7 +128,16 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, plugins=(), sce
     print(f"Lifecycle Lab classroom: open http://{shown}:{int(port)}/ in a browser (Ctrl+C stops it)", flush=True)
     for note in notes:
         print(note, flush=True)
-    proc = subprocess.Popen(command(host, port, allow_origins), env=environment(plugins, scenario))
+    env = environment(plugins, scenario)
+    if class_play:
+        from lifecycle.app.classroom import CODE_ENV, TRAINER_ENV
+
+        extra = class_environment(budget)
+        env.update(extra)
+        print(f"class code: {extra[CODE_ENV]} (students open the page and enter it with their name)", flush=True)
+        print(f"trainer: open http://{shown}:{int(port)}/?code={extra[CODE_ENV]}&trainer={extra[TRAINER_ENV]} "
+              f"(keep this address to yourself)", flush=True)
+    proc = subprocess.Popen(command(host, port, allow_origins), env=env)
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _raise_stopped)

@@ -19,14 +19,22 @@ from lifecycle.cli.base import main
               help="Also let browsers open the page at this address, e.g. http://192.168.1.20:8765 (repeatable). "
                    "By default only http://127.0.0.1:PORT, http://localhost:PORT and the --host address are "
                    "answered; other Host headers get 403 and WebSockets from other origins are refused.")
+@click.option("--class", "class_play", is_flag=True,
+              help="Class play: students join with a code and a name, spend a budget over the levers you unlock, "
+                   "and a leaderboard compares their plans (the code and your trainer address are printed).")
+@click.option("--budget", type=click.FloatRange(0, 1e12), default=None,
+              help="With --class: the most a student may spend a day over all channels (default: the scenario's).")
 def app_cmd(scenario: str | None, host: str, port: int, plugins: tuple[str, ...],
-            allow_origins: tuple[str, ...]) -> None:
+            allow_origins: tuple[str, ...], class_play: bool, budget: float | None) -> None:
     """Start the classroom app: a browser page that plays a scenario for a class (see docs/classroom.md).
 
     SCENARIO (optional): a preset name or a scenario file the page opens on.
     """
     from lifecycle.app.server import serve
 
-    code = serve(host, port, plugins=plugins, scenario=scenario, allow_origins=allow_origins)
+    if budget is not None and not class_play:
+        raise click.UsageError("--budget is for class play: add --class")
+    code = serve(host, port, plugins=plugins, scenario=scenario, allow_origins=allow_origins, class_play=class_play,
+                 budget=budget)
     if code:
         raise SystemExit(code)

@@ -39,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -103,6 +104,9 @@ def _serve(tmp_path_factory, *args: str):
                 with urllib.request.urlopen(url, timeout=2) as r:
                     if r.status == 200:
                         break
+            except urllib.error.HTTPError as exc:
+                if exc.code == 403 and "--class" in args:  # up: it asks for the class code
+                    break
             except OSError:
                 pass
             if time.monotonic() > deadline:
@@ -864,3 +868,95 @@ def test_allow_origin_adds_an_address(plugin_server):
     assert _websocket(plugin_server, f"http://classroom.example:{port}", host=f"classroom.example:{port}") == 101
     assert _status(plugin_server, "evil.example") == 403
     assert _websocket(plugin_server, "http://evil.example") == 403
+
+
+# --- class play ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def class_server(tmp_path_factory):
+    """``lifecycle app --class``: the join code and the trainer's address are in its output."""
+    yield from _serve(tmp_path_factory, "--class")
+
+
+def _class_codes(url: Served) -> tuple[str, str]:
+    text = url.log.read_text(errors="replace")
+    code = re.search(r"class code: ([A-Z0-9]+)", text).group(1)
+    trainer = re.search(r"trainer=([\w-]+)", text).group(1)
+    return code, trainer
+
+
+#: three students' plans: one channel's daily spend each, to 0 (Home on its slider)
+PLANS = {"Ann": "search", "Ben": "social", "Cleo": "kol"}
+
+
+def test_a_class_plays_together_with_a_code_and_a_leaderboard(class_server, browser, tmp_path):
+    """Trainer + 3 students join with the code; the leaderboard's values are `lifecycle run`'s; no code, no page."""
+    from playwright.sync_api import expect
+
+    import lifecycle
+
+    code, trainer = _class_codes(class_server)
+    contexts = []
+    try:
+        # without the code: the join form (403), and no WebSocket
+        stranger = browser.new_context(viewport={"width": 1024, "height": 768})
+        contexts.append(stranger)
+        page = stranger.new_page()
+        assert page.goto(class_server).status == 403
+        expect(page.locator("form input[name=code]")).to_be_visible()
+        assert page.goto(class_server + "?code=WRONG1&name=Eve").status == 403
+        expect(page.locator(".join-error")).to_contain_text("not the class code")
+        assert _websocket(class_server, f"http://127.0.0.1:{class_server.port}") == 403, "a WebSocket without the code"
+
+        boss = browser.new_context(viewport={"width": 1024, "height": 768})
+        contexts.append(boss)
+        board = boss.new_page()
+        board.goto(class_server + f"?code={code}&trainer={trainer}")
+        expect(board.locator(".class-code")).to_contain_text(code, timeout=60_000)
+
+        for name, channel in PLANS.items():
+            ctx = browser.new_context(viewport={"width": 1024, "height": 768})
+            contexts.append(ctx)
+            student = ctx.new_page()
+            student.goto(class_server)  # the join form, filled in as a student would
+            student.fill("input[name=code]", code.lower())
+            student.fill("input[name=name]", name)
+            student.click("button[type=submit]")
+            expect(student.locator(".student-name")).to_have_text(name, timeout=60_000)
+            thumb = student.locator(".v-input").filter(has=student.locator("label", has_text=re.compile(
+                f"{channel}: daily spend"))).locator("[role=slider]").first
+            thumb.focus()
+            student.keyboard.press("Home")
+            expect(student.locator(".v-input label", has_text=re.compile(f"{channel}: daily spend: 0$"))).to_have_count(
+                1, timeout=10_000)
+            student.locator(".class-run").click()
+            expect(student.locator(".student-result")).to_contain_text("profit", timeout=60_000)
+
+        # the same name again is refused: nobody can take over another student's plan
+        ctx = browser.new_context()
+        contexts.append(ctx)
+        again = ctx.new_page()
+        again.goto(class_server + f"?code={code}&name=Ann")
+        expect(again.locator(".class-error")).to_contain_text("taken", timeout=60_000)
+
+        rows = board.locator("[data-table=leaderboard] tr[data-name]")
+        expect(rows).to_have_count(3, timeout=20_000)
+        scenario = lifecycle.load_scenario("retail_tiers")
+        for k in range(3):
+            row = rows.nth(k)
+            name = row.get_attribute("data-name")
+            plan = scenario.with_values({f"channels.{PLANS[name]}.daily_spend": 0.0})
+            expected = lifecycle.run(plan, customers=1000, days=180, seed=scenario.config.run.seed,
+                                     counterfactual=False).summary()["metrics"]
+            assert float(row.get_attribute("data-profit")) == pytest.approx(expected["net_contribution"], rel=1e-9)
+            assert float(row.get_attribute("data-ltv-cac")) == pytest.approx(expected["ltv_cac"], rel=1e-9)
+        board.screenshot(path=str(tmp_path / "leaderboard.png"))
+        board.locator(".class-reveal").click()
+        expect(board.locator("[data-table=leaderboard]")).to_contain_text("truth", timeout=60_000)
+        board.screenshot(path=str(tmp_path / "leaderboard_truth.png"))
+        if os.environ.get("LIFECYCLE_UPDATE_DOCS_SCREENSHOT") == "1":
+            shutil.copyfile(tmp_path / "leaderboard_truth.png", REPO / "docs" / "classroom_leaderboard.png")
+    finally:
+        for ctx in contexts:
+            ctx.close()
