@@ -30,8 +30,15 @@ card and view renders inside :func:`Guarded`, an error boundary that shows the m
 failed part's place and tries again after the next change, while the rest of the page goes on.
 :func:`Page` itself is a last boundary around the whole session.
 
-Size: about 430 lines of code: the page's Solara components (sidebar, tabs, views) share the
-reactive state of one session, and splitting them would thread that state through modules.
+Projector mode (the app bar's switch, or ``?projector=1``) drops the sidebar for a one-row run
+bar and shows the Live tab one figure at a time (:data:`SLIDES`), restyled by
+:func:`lifecycle.app.charts.for_projector`. The dot view is :class:`lifecycle.app.widgets.DotView`
+(a click opens that customer's :func:`StoryPanel`). With ``lifecycle app --class`` the page is the
+class page instead (:mod:`lifecycle.app.class_page`).
+
+Size: about 560 lines of code: the page's Solara components (sidebar, tabs, views, the story
+panel) share the reactive state of one session, and splitting them would thread that state
+through modules.
 """
 
 from __future__ import annotations

@@ -23,6 +23,18 @@ Security, against the real servers on loopback: a request with ``Host: evil.exam
 one with ``Host: 127.0.0.1:PORT`` 200; a WebSocket from a foreign Origin is refused and one from
 the page's own Origin accepted; ``--allow-origin`` adds an address.
 
+At 1024x768 on the default preset, the dot view keeps the same customers in the same places
+from day 10 to day 300, and a clicked dot's story lists exactly the purchases of ``lifecycle.run``
+with the same seed (its Follow ring on that dot). Projector mode (``?projector=1``) is measured:
+every text of every figure, SVG through its on-screen scale, at least 18 px at 1024x768 and
+1920x1080; and the time per Step at 5,000 customers in it (with the load average, in
+``projector_render_times.json``). Class play (``lifecycle app --class``): a trainer and three
+students in their own browser contexts join with the code, each sets a different plan, and the
+leaderboard's values equal ``lifecycle.run`` of those settings and seed; a context without the
+code gets the join form (403) and no WebSocket; a taken name is refused. Screenshots of projector
+mode, the story panel and the leaderboard are saved under the tmp dir (and, with
+LIFECYCLE_UPDATE_DOCS_SCREENSHOT=1, into docs/).
+
 Uses the system's Chromium (``/usr/bin/chromium``; ``make system-deps`` installs it) through the
 ``playwright`` package, never ``playwright install``; skipped, with the reason, if it is missing.
 """
