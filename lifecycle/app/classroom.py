@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import string
 import threading
 from dataclasses import dataclass, field
 
