@@ -139,9 +139,16 @@ def transaction_days(log: TransactionLog) -> tuple[np.ndarray, np.ndarray, np.nd
         Amount spent that day.
     """
     data = log.data
-    codes, customers = pd.factorize(data["customer"], sort=False)
-    codes = codes.astype(np.int32)  # (int32 and no temporaries of a row's size beyond masks: memory)
-    day = (data["date"].to_numpy().astype("datetime64[D]").view(np.int64)).astype(np.int32)
+    ids = data["customer"]
+    if isinstance(ids.dtype, pd.CategoricalDtype) and ids.size and np.bincount(
+            ids.cat.codes.to_numpy(), minlength=len(ids.cat.categories)).min() > 0 and not ids.hasnans:
+        # as the loader makes it: every category used; its codes are the customer codes, no copy
+        codes, customers = ids.cat.codes.to_numpy(), ids.cat.categories.to_numpy()
+    else:
+        codes, customers = pd.factorize(ids, sort=False)
+    codes = codes.astype(np.int32, copy=False)  # (32 bits, and only masks of the log's length: memory)
+    day = (data["date"].to_numpy().view(np.int64) // 86_400).astype(np.int32) if data["date"].dtype == "datetime64[s]" \
+        else data["date"].to_numpy().astype("datetime64[D]").view(np.int64).astype(np.int32)
     amount = data["amount"].to_numpy(dtype=float)
     # load_transactions already sorts by customer then day; only re-sort when needed.
     if not (np.all(codes[1:] >= codes[:-1]) and np.all((codes[1:] > codes[:-1]) | (day[1:] >= day[:-1]))):
@@ -170,11 +177,12 @@ def _scores(values: np.ndarray) -> np.ndarray:
 
 
 def _segments(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
-    out = np.full(r.size, SEGMENT_RULES[-1][0], dtype=object)
+    """Index into :data:`SEGMENT_RULES` of each customer's segment (first match wins)."""
+    out = np.full(r.size, len(SEGMENT_RULES) - 1, dtype=np.int8)
     done = np.zeros(r.size, dtype=bool)
-    for name, rlo, rhi, flo, fhi, mlo, _ in SEGMENT_RULES:
+    for k, (_, rlo, rhi, flo, fhi, mlo, _) in enumerate(SEGMENT_RULES):
         hit = ~done & (r >= rlo) & (r <= rhi) & (f >= flo) & (f <= fhi) & (m >= mlo)
-        out[hit] = name
+        out[hit] = k
         done |= hit
     return out
 
@@ -285,7 +293,7 @@ def rfm_summary(log: TransactionLog, *, calibration_end: DateLike,
     table["m_score"] = m
     labels = [f"{i}{j}{k}" for i in range(1, 6) for j in range(1, 6) for k in range(1, 6)]
     table["rfm_score"] = pd.Categorical.from_codes((r - 1) * 25 + (f - 1) * 5 + (m - 1), categories=labels)
-    table["segment"] = pd.Categorical(_segments(r, f, m), categories=[rule[0] for rule in SEGMENT_RULES])
+    table["segment"] = pd.Categorical.from_codes(_segments(r, f, m), categories=[rule[0] for rule in SEGMENT_RULES])
     exclusions = []
     late = int((~cohort).sum())
     if late:

@@ -399,9 +399,9 @@ def _sort_and_merge(codes: np.ndarray, uniques: pd.Index, day: np.ndarray, amoun
             merged = int(new.size - starts.size)
     out = pd.DataFrame({
         "customer": pd.Categorical.from_codes(codes, categories=uniques),
-        "date": day.astype("datetime64[D]").astype("datetime64[s]"),
+        "date": (day * 86_400).view("datetime64[s]"),
         "amount": amount,
-    })
+    }, copy=False)
     return out, merged
 
 
@@ -445,18 +445,21 @@ def _arrow_table(path: str, sep: str | None, given: Mapping[str, str | None], da
         return None
     cols = _resolve_columns(header, given, path)
     try:
-        table = pa_csv.read_csv(
+        # batch by batch: the parser holds a few blocks of the file at a time, not all of it
+        reader = pa_csv.open_csv(
             path,
-            read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
+            read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1, block_size=8 << 20),
             parse_options=pa_csv.ParseOptions(delimiter=sep),
             convert_options=pa_csv.ConvertOptions(
                 include_columns=[cols["customer"], cols["date"], cols["amount"]],
-                # ids as text (zero padding kept), each distinct id stored once; dates as Arrow reads
-                # them (ISO dates become dates), or as text when a format is given
-                column_types={cols["customer"]: pa.dictionary(pa.int32(), pa.string()),
+                # ids as text (zero padding kept), each distinct id stored once; amounts as numbers
+                # (anything else fails here and goes the pandas way, which names the row); dates as
+                # Arrow reads them (ISO dates become dates), or as text when a format is given
+                column_types={cols["customer"]: pa.dictionary(pa.int32(), pa.string()), cols["amount"]: pa.float64(),
                               **({cols["date"]: pa.string()} if date_format else {})},
                 strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
+        table = pa.Table.from_batches(list(reader), schema=reader.schema)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError):
         return None
     if table.num_rows != _data_lines(path):
@@ -593,6 +596,7 @@ def load_transactions(path: str | os.PathLike, *, customer_col: str | None = Non
         raise DataError(f"{path}: is a directory, expected a transaction file")
     given = {"customer": customer_col, "date": date_col, "amount": amount_col}
     fast = _fast_build(path, sep, given, date_format, merge_same_day)
+    pa.default_memory_pool().release_unused()  # Arrow's buffers, now freed: what comes next needs the memory
     if fast is not None:
         return fast
     raw, is_text = _read_raw(path, sep)
