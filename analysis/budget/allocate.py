@@ -385,7 +385,8 @@ def allocate_budget(scenario, *, budget: float | None = None, objective: str | N
                 steps = [_step(lv, x, total) for lv, x in zip(levers, x_rec)]
                 target_met = bool(rec.metrics["ltv_cac"].mean >= min_ltv_cac)
         marginals = []
-        for lv, (delta, direction), r in zip(levers, steps, _probes(ev, levers, x_rec, steps, marginal_returns)):
+        for lv, (delta, direction), r in zip(levers, steps, _probes(ev, levers, x_rec, steps, marginal_returns,
+                                                                      ev.evaluate(setting_for(levers, x_rec), "report"))):
             probe_o = _outcome(levers, x_rec, r, days)
             sign = 1.0 if direction == "next" else -1.0
             if objective in RISK_OBJECTIVES:
@@ -434,13 +435,54 @@ def _fixed_names(scenario, fix) -> set[str]:
     return {names[resolve_lever(scenario, n, "fix")] for n in fix}
 
 
-def _probes(ev, levers, x, steps, marginal_returns) -> list:
-    ys = []
-    for i, (delta, direction) in enumerate(steps if marginal_returns else []):
+def _probes(ev, levers, x, steps, marginal_returns, runs) -> list:
+    """Per lever, the report runs of ``x`` with that lever moved by its step: simulated for a
+    programme; for a channel, modelled from ``runs`` (the runs at ``x``) as the surrogate does, the
+    response curve's change in customers times the values of the customers that seed acquired
+    through the channel on the same days (:func:`_channel_step`): no simulation, and none of the
+    arrival noise of the few marginal customers."""
+    if not marginal_returns:
+        return []
+    ys, simulated = [], []
+    for i, (delta, direction) in enumerate(steps):
         y = x.copy()
         y[i] += delta if direction == "next" else -delta
         ys.append(y)
-    return ev.evaluate_many([setting_for(levers, y) for y in ys], "report") if ys else []
+        if levers[i].kind != "channel":
+            simulated.append(y)
+    sims = iter(ev.evaluate_many([setting_for(levers, y) for y in simulated], "report") if simulated else [])
+    return [_channel_step(lv, x[i], y[i], runs, ev.days) if lv.kind == "channel" else next(sims)
+            for i, (lv, y) in enumerate(zip(levers, ys))]
+
+
+def _channel_step(lever: Lever, x: float, y: float, runs: list[dict], days: int) -> list[dict]:
+    """The runs at daily spend ``x`` on a channel lever, moved to ``y`` by the surrogate's rule."""
+    from analysis.budget.levers import daily_profile
+    from analysis.budget.surrogate import channel_values
+    from sim.acquisition import expected_customers
+
+    prof = daily_profile(lever.pacing, days)
+    dn = (expected_customers(max(y, 0.0) * prof, lever.saturation, lever.cac)
+          - expected_customers(max(x, 0.0) * prof, lever.saturation, lever.cac))
+    pooled = channel_values(runs, lever.target, days) or (np.zeros(days),) * 3
+    dspend = (y - x) * days
+    out = []
+    for r in runs:
+        net, disc, _ = channel_values([r], lever.target, days) or pooled
+        m = dict(r)
+        gain = float(dn @ net) - dspend
+        m["profit"] += gain
+        m["profit_raw"] += gain
+        m["customers"] += float(dn.sum())
+        m["acquired_value"] += float(dn @ disc)
+        m["acquisition_spend"] += dspend
+        m["channel_spend"] = {**r["channel_spend"], lever.target: r["channel_spend"][lever.target] + dspend}
+        n, spend = m["customers"], m["acquisition_spend"]
+        m["ltv"] = m["acquired_value"] / n if n > 0 else float("nan")
+        m["cac"] = spend / n if n > 0 else float("nan")
+        m["ltv_cac"] = m["acquired_value"] / spend if spend > 0 else float("nan")
+        out.append(m)
+    return out
 
 
 class _Phases:
