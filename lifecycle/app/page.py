@@ -251,7 +251,10 @@ def RunControls(ctrl: Controller, ui: solara.Reactive, compact: bool = False):
                 ticks += 1
                 if not done:
                     break
-                if cancel.wait(max(0.0, ctrl.interval_ms / 1000 - (time.perf_counter() - started))):
+                # rest at least half as long as the day and its drawing took: a loop that drew again at
+                # once would keep the session busy, and a click on Pause could wait behind it for ever
+                spent = time.perf_counter() - started
+                if cancel.wait(max(ctrl.interval_ms / 1000 - spent, 0.5 * spent, 0.02)):
                     break
         except Exception as exc:  # the controller has said why (ctrl.error) and stopped playing
             ctrl.fail(exc, "playing the simulation")
