@@ -63,7 +63,22 @@ class _LabGroup(click.Group):
             click.echo(f"error: cannot write or read{where}: {exc.strerror or exc}", err=True)
             ctx.exit(USER_ERROR)
         except Exception as exc:  # noqa: BLE001 - the last line of defence: report a bug, not a traceback
+            if interrupted(exc):
+                click.echo("interrupted (nothing half-written was left behind)", err=True)
+                ctx.exit(INTERRUPTED)
             _internal(ctx, exc)
+
+
+def interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` is a Ctrl-C in disguise: a signal that arrives while compiled code (the day
+    kernel) runs surfaces on its return as a ``SystemError`` chained to the ``KeyboardInterrupt``."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _internal(ctx, exc: BaseException) -> None:

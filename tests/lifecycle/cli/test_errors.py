@@ -109,3 +109,20 @@ def _restore_memory_limit(monkeypatch):
     yield
     os.environ.pop("LIFECYCLE_MAX_MEMORY", None)
 
+
+
+def test_ctrl_c_inside_the_compiled_kernel_is_an_interruption_not_a_bug(monkeypatch):
+    """A signal that lands while compiled code runs comes back as a SystemError chained to the
+    KeyboardInterrupt (CPython's check on the call's result): exit 130 'interrupted', no bug report."""
+    import analysis.runs
+
+    def kernel_interrupted(*args, **kwargs):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise SystemError("CPUDispatcher(<function day_kernel>) returned a result with an exception set") from exc
+
+    monkeypatch.setattr(analysis.runs, "run", kernel_interrupted)
+    result = CliRunner().invoke(main, ["run", *SMALL])
+    assert result.exit_code == 130, result.output
+    assert result.stderr.startswith("interrupted") and "bug" not in result.stderr
