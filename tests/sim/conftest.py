@@ -17,6 +17,7 @@ import math
 import numpy as np
 import pytest
 
+from scenarios.writer import to_toml
 from sim.scenario import parse_scenario
 
 ENGINES = ("agent", "vector")
@@ -51,47 +52,6 @@ BASE: dict = {
         {"from": "churned", "to": "active", "rule": "policy"},
     ],
 }
-
-
-def _value(v) -> str:
-    """One TOML value (scalars, arrays and inline tables)."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            raise ValueError(f"no TOML for {v}")
-        return repr(v)
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{_key(k)} = {_value(x)}" for k, x in v.items()) + " }"
-    raise TypeError(f"no TOML for {type(v).__name__}")
-
-
-def _key(k: str) -> str:
-    return k if k.replace("_", "").replace("-", "").isalnum() else _value(k)
-
-
-def to_toml(data: dict) -> str:
-    """Serialise a scenario dict: scalars first, then tables, then arrays of tables."""
-    lines: list[str] = []
-    for k, v in data.items():
-        if not isinstance(v, dict) and not (isinstance(v, list) and v and all(isinstance(x, dict) for x in v)):
-            lines.append(f"{_key(k)} = {_value(v)}")
-    for k, v in data.items():
-        if isinstance(v, dict):
-            lines.append(f"\n[{_key(k)}]")
-            lines.extend(f"{_key(a)} = {_value(b)}" for a, b in v.items())
-    for k, v in data.items():
-        if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
-            for item in v:
-                lines.append(f"\n[[{_key(k)}]]")
-                lines.extend(f"{_key(a)} = {_value(b)}" for a, b in item.items())
-    return "\n".join(lines) + "\n"
 
 
 def scenario_dict(**overrides) -> dict:
