@@ -105,11 +105,13 @@ def quantile_ci(values, q: float, level: float = 0.95) -> Estimate:
     return Estimate(value, None, low, high, n)
 
 
-def tail_mean(values, share: float) -> float:
-    """Mean of the worst ``share`` of values (at least one): the expected shortfall, CVaR."""
-    x = np.sort(np.asarray(values, dtype=float))
-    k = max(1, int(math.ceil(share * x.size - 1e-9)))
-    return float(x[:k].mean())
+def tail_mean(values, share: float):
+    """Mean of the worst ``share`` of values (at least one): the expected shortfall, CVaR; along the
+    last axis of a 2-D array (one row per resample)."""
+    x = np.sort(np.asarray(values, dtype=float), axis=-1)
+    k = max(1, int(math.ceil(share * x.shape[-1] - 1e-9)))
+    out = x[..., :k].mean(axis=-1)
+    return float(out) if out.ndim == 0 else out
 
 
 def tail_mean_ci(values, share: float, level: float = 0.95, *, resamples: int = 2000, seed: int = 0) -> Estimate:
@@ -123,7 +125,6 @@ def tail_mean_ci(values, share: float, level: float = 0.95, *, resamples: int = 
     if n < 2:
         return Estimate(value, None, None, None, n)
     rng = np.random.default_rng(seed)
-    k = max(1, int(math.ceil(share * n - 1e-9)))
-    boot = np.sort(x[rng.integers(0, n, size=(resamples, n))], axis=1)[:, :k].mean(axis=1)
+    boot = tail_mean(x[rng.integers(0, n, size=(resamples, n))], share)
     lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
     return Estimate(value, float(boot.std(ddof=1)), float(lo), float(hi), n)

@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analysis.budget.evaluate import Evaluator, Setting, setting_for
-from analysis.estimate import Estimate, mean_ci, paired, quantile_ci, share_ci, tail_mean, tail_mean_ci
+from analysis.estimate import Estimate, mean_ci, paired, quantile_ci, share_ci, tail_mean_ci
 from analysis.budget.levers import (
     OBJECTIVES, RISK_OBJECTIVES, Lever, LeverConfig, build_levers, display_names, equal_split, project_allocation,
-    read_budget_config, request_levers, resolve_lever,
+    read_budget_config, request_levers, resolve_lever, risk_value,
 )  # fmt: skip
 from analysis.budget.optimise import METHODS, Trace, optimise
 from scenarios.errors import ConfigError
@@ -190,25 +190,13 @@ def _outcome(levers: list[Lever], x, reps: list[dict], days: int) -> Outcome:
 def risk_difference(a, b, objective: str, *, resamples: int = 2000, seed: int = 0) -> Estimate:
     """The tail measure of ``a`` minus that of ``b`` (paired seeds resampled together; seeded bootstrap)."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    share = RISK_OBJECTIVES[objective]
-
-    def measure(x):
-        return np.quantile(x, share, axis=-1) if objective == "profit_p10" else _tail_rows(x, share)
-
-    value = float(measure(a) - measure(b))
+    value = float(risk_value(a, objective) - risk_value(b, objective))
     if a.size < 2:
         return Estimate(value, None, None, None, int(a.size))
     idx = np.random.default_rng(seed).integers(0, a.size, size=(resamples, a.size))
-    boot = measure(a[idx]) - measure(b[idx])
+    boot = risk_value(a[idx], objective) - risk_value(b[idx], objective)
     lo, hi = np.quantile(boot, [0.025, 0.975])
     return Estimate(value, float(boot.std(ddof=1)), float(lo), float(hi), int(a.size))
-
-
-def _tail_rows(x: np.ndarray, share: float):
-    if x.ndim == 1:
-        return tail_mean(x, share)
-    k = max(1, int(math.ceil(share * x.shape[-1] - 1e-9)))
-    return np.sort(x, axis=-1)[..., :k].mean(axis=-1)
 
 
 def lever_question(scenario, *, levers=None, fix=None, bounds=None, pacing=None):

@@ -35,7 +35,7 @@ from scenarios.errors import ConfigError
 from sim.acquisition import expected_customers
 
 __all__ = [
-    "BudgetConfig", "LeverConfig", "LeverRequest", "Lever", "OBJECTIVES", "RISK_OBJECTIVES", "read_budget_config",
+    "BudgetConfig", "LeverConfig", "LeverRequest", "Lever", "OBJECTIVES", "RISK_OBJECTIVES", "risk_value", "read_budget_config",
     "request_levers", "resolve_lever", "build_levers", "project_allocation", "equal_split", "pacing_weights",
 ]  # fmt: skip
 
@@ -43,6 +43,15 @@ OBJECTIVES = ("profit", "ltv_cac", "customers", "profit_p10", "profit_cvar10")
 #: objectives about the spread of simulated profit, not its mean: the 10th percentile of profit over
 #: simulated years, and the mean of the worst 10% of them (CVaR); both judged on raw (unsmoothed) profit
 RISK_OBJECTIVES = {"profit_p10": 0.1, "profit_cvar10": 0.1}
+
+
+def risk_value(raw_profit, objective: str):
+    """A risk objective of raw profit over simulated years (the last axis): its 10th percentile, or
+    the mean of its worst 10%."""
+    from analysis.estimate import tail_mean
+
+    share = RISK_OBJECTIVES[objective]
+    return np.quantile(raw_profit, share, axis=-1) if objective == "profit_p10" else tail_mean(raw_profit, share)
 
 
 def read_budget_config(scenario) -> BudgetConfig:

@@ -41,8 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analysis.budget.evaluate import Evaluator, setting_for
-from analysis.budget.levers import RISK_OBJECTIVES, Lever, project_allocation
-from analysis.estimate import tail_mean
+from analysis.budget.levers import RISK_OBJECTIVES, Lever, project_allocation, risk_value
 
 __all__ = ["optimise", "Trial", "Trace", "objective_value", "METHODS", "RHOBEG", "TOL"]
 
@@ -56,9 +55,7 @@ def objective_value(reps: list[dict], objective: str) -> float:
     """Mean of a metric over replications (an undefined LTV/CAC counts as 0); for a risk objective
     the 10th percentile or the worst-10% mean of raw profit over them."""
     if objective in RISK_OBJECTIVES:
-        raw = np.array([r["profit_raw"] for r in reps])
-        share = RISK_OBJECTIVES[objective]
-        return float(np.quantile(raw, share)) if objective == "profit_p10" else tail_mean(raw, share)
+        return float(risk_value(np.array([r["profit_raw"] for r in reps]), objective))
     return float(np.mean([r[objective] if math.isfinite(r[objective]) else 0.0 for r in reps]))
 
 
